@@ -1,0 +1,5 @@
+"""``python -m sockdoc``."""
+
+from sockdoc.cli import main
+
+main()

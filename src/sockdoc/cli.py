@@ -1,0 +1,129 @@
+"""The ``sockdoc`` command line.
+
+Exit codes (all subcommands): 0 success / nothing found, 1 findings, 2 usage error,
+3 could not run (unreadable input, internal error). ``explain`` always exits 0 on success:
+an unrecognised line is an answer, not an error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from sockdoc import __version__
+from sockdoc.collect.lines import stdin_lines
+from sockdoc.explain import explain as explain_result
+from sockdoc.matchers.base import Signature
+from sockdoc.matchers.catalogue import CatalogueError, default
+from sockdoc.matchers.prefilter import FALLBACK_REASON
+from sockdoc.report import json_lines, terminal
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+def _note_fallback() -> None:
+    if FALLBACK_REASON:
+        click.echo(f"sockdoc: note: {FALLBACK_REASON}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sockdoc")
+def cli() -> None:
+    """sockdoc: the socket-pressure doctor for Linux servers.
+
+    Links a daemon's error line to the kernel queue or limit behind it, the counter that
+    proves it, and the setting that fixes it.
+    """
+
+
+@cli.command()
+@click.argument("lines", nargs=-1, metavar="LINE... | -")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per input line.")
+def explain(lines: tuple[str, ...], as_json: bool) -> None:
+    """Explain log lines: daemon, cause, fields, meaning, and what to check.
+
+    Give each line as an argument (quote it), or '-' to read lines from standard input.
+    """
+    if not lines:
+        raise click.UsageError("give a log line to explain, or '-' to read lines from stdin")
+    catalogue = default()
+    _note_fallback()
+
+    def source() -> Iterator[str]:
+        for arg in lines:
+            if arg == "-":
+                yield from stdin_lines()
+            else:
+                yield from arg.splitlines() or [""]
+
+    explained = (explain_result(catalogue.classify(line), len(catalogue)) for line in source())
+    if as_json:
+        json_lines.write_explanations(explained, sys.stdout)
+    else:
+        terminal.write_explanations(explained, _console())
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="The catalogue as one JSON document.")
+def signatures(as_json: bool) -> None:
+    """List every log wording sockdoc recognises."""
+    sigs: Iterable[Signature] = sorted(default().signatures(), key=lambda s: s.id)
+    if as_json:
+        doc = [
+            {
+                "signature": s.id,
+                "daemon": s.daemon,
+                "cause": s.cause.value,
+                "severity": s.severity.value,
+                "confidence": s.confidence.value,
+                "versions": s.versions,
+                "meaning": s.meaning,
+                "source": s.source,
+            }
+            for s in sigs
+        ]
+        click.echo(json.dumps(doc, indent=2))
+        return
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for col in ("signature", "cause", "severity", "versions"):
+        table.add_column(col)
+    for s in sigs:
+        table.add_row(s.id, s.cause.value, s.severity.value, s.versions)
+    _console().print(table)
+
+
+def main() -> None:
+    """Entry point: click's own errors exit 2; anything unexpected is one line, exit 3."""
+    try:
+        rv = cli.main(prog_name="sockdoc", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("sockdoc: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE if isinstance(exc, click.UsageError) else EXIT_CANNOT_RUN)
+    except BrokenPipeError:
+        # The reader went away (| head): not an error. Point stdout at devnull so the
+        # interpreter's final flush does not complain (Python docs, "Note on SIGPIPE").
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(EXIT_OK)
+    except CatalogueError as exc:
+        click.echo(f"sockdoc: broken signature catalogue: {exc}", err=True)
+        sys.exit(EXIT_CANNOT_RUN)
+    except (OSError, ValueError) as exc:
+        if os.environ.get("SOCKDOC_DEBUG"):
+            raise
+        click.echo(f"sockdoc: error: {exc} (SOCKDOC_DEBUG=1 shows the traceback)", err=True)
+        sys.exit(EXIT_CANNOT_RUN)
+    sys.exit(rv if isinstance(rv, int) else EXIT_OK)

@@ -1,0 +1,1 @@
+"""Pure parsers: text in, typed frozen dataclass out; one module per source."""
