@@ -121,9 +121,13 @@ def main() -> None:
     except CatalogueError as exc:
         click.echo(f"sockdoc: broken signature catalogue: {exc}", err=True)
         sys.exit(EXIT_CANNOT_RUN)
-    except (OSError, ValueError) as exc:
+    except Exception as exc:  # last resort: one line, never a traceback (unless asked)
         if os.environ.get("SOCKDOC_DEBUG"):
             raise
-        click.echo(f"sockdoc: error: {exc} (SOCKDOC_DEBUG=1 shows the traceback)", err=True)
+        kind = "error" if isinstance(exc, OSError | ValueError) else "internal error"
+        click.echo(
+            f"sockdoc: {kind}: {type(exc).__name__}: {exc} (SOCKDOC_DEBUG=1 shows the traceback)",
+            err=True,
+        )
         sys.exit(EXIT_CANNOT_RUN)
     sys.exit(rv if isinstance(rv, int) else EXIT_OK)

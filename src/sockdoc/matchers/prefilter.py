@@ -77,6 +77,8 @@ class PythonPrefilter:
 
     def hits(self, data: bytes) -> list[tuple[int, int]]:
         out: list[tuple[int, int]] = []
+        if not self._index:
+            return out
         for m in self._re.finditer(data):
             anchor = self._index[m.group(1)]
             end = m.start() + len(m.group(1))
@@ -87,6 +89,6 @@ class PythonPrefilter:
 
 def build(anchors: Sequence[bytes], *, prefer: str = "auto") -> Prefilter:
     """The fastest prefilter available (``prefer="python"`` forces the fallback)."""
-    if _hs is not None and prefer != "python":
+    if _hs is not None and prefer != "python" and anchors:
         return HyperscanPrefilter(anchors)
     return PythonPrefilter(anchors)
