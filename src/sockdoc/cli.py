@@ -10,19 +10,24 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Iterable, Iterator
 
 import click
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
 from sockdoc import __version__
+from sockdoc import scan as scanning
+from sockdoc.collect import logfiles
 from sockdoc.collect.lines import stdin_lines
 from sockdoc.explain import explain as explain_result
 from sockdoc.matchers.base import Signature
 from sockdoc.matchers.catalogue import CatalogueError, default
 from sockdoc.matchers.prefilter import FALLBACK_REASON
-from sockdoc.report import json_lines, terminal
+from sockdoc.parsers.timestamps import parse_user_time
+from sockdoc.report import json_lines, scan_json, scan_terminal, terminal
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
 
@@ -100,6 +105,80 @@ def signatures(as_json: bool) -> None:
     for s in sigs:
         table.add_row(s.id, s.cause.value, s.severity.value, s.versions)
     _console().print(table)
+
+
+PROGRESS_MIN = 100 << 20  # a progress bar for inputs that take more than a few seconds
+
+
+def _time_option(value: str | None, name: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_user_time(value, time.time())
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=name) from exc
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, metavar="[PATH ...|-]")
+@click.option("--json", "as_json", is_flag=True, help="The whole result as one JSON document.")
+@click.option("--journal", is_flag=True, help="Also read the systemd journal (journalctl).")
+@click.option("--since", help="Only lines at or after this time ('2026-11-21 03:00', '2h').")
+@click.option("--until", help="Only lines before this time.")
+@click.option("--jobs", type=click.IntRange(0, 64), default=0, help="Worker processes (0: cores).")
+@click.option("--top", type=click.IntRange(1, 1000), default=10, help="Length of top lists.")
+@click.option(
+    "--gap",
+    type=click.IntRange(1, 10080),
+    default=5,
+    help="Minutes without events that end an incident.",
+)
+def scan(
+    paths: tuple[str, ...],
+    as_json: bool,
+    journal: bool,
+    since: str | None,
+    until: str | None,
+    jobs: int,
+    top: int,
+    gap: int,
+) -> None:
+    """Scan logs for the socket-pressure failure family: counts, who, when, incidents.
+
+    Reads files (plain, .gz, .xz, .bz2), directories, rotated sets (oldest first), '-' for
+    stdin, and with --journal the systemd journal. Exit: 0 nothing found, 1 found,
+    2 usage error, 3 an input could not be read.
+    """
+    if not paths and not journal:
+        if sys.stdin.isatty():
+            raise click.UsageError("give log files or directories to scan, '-' for stdin")
+        paths = ("-",)
+    start, end = _time_option(since, "--since"), _time_option(until, "--until")
+    skips = logfiles.Skips()
+    inputs = logfiles.discover(paths, skips)
+    _note_fallback()
+    options = scanning.ScanOptions(since=start, until=end, jobs=jobs, top=top, gap_minutes=gap)
+    journal_lines = logfiles.journal(since, until, skips) if journal else None
+    size = scanning.total_size(inputs)
+    if sys.stderr.isatty() and size >= PROGRESS_MIN:
+        with Progress(console=Console(stderr=True), transient=True) as bar:
+            task = bar.add_task("scanning", total=size)
+            result = scanning.scan(
+                inputs,
+                skips,
+                options,
+                journal=journal_lines,
+                progress=lambda n: bar.advance(task, n),
+            )
+    else:
+        result = scanning.scan(inputs, skips, options, journal=journal_lines)
+    if as_json:
+        click.echo(json.dumps(scan_json.to_json(result), indent=2))
+    else:
+        scan_terminal.render(result, _console())
+    if result.unreadable:
+        sys.exit(EXIT_CANNOT_RUN)
+    sys.exit(EXIT_FINDINGS if result.facts.matched else EXIT_OK)
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ import pkgutil
 from sockdoc.matchers.base import Entry
 
 # Modules of this package that hold machinery rather than signatures.
-_NOT_DAEMONS = frozenset({"base", "catalogue", "errno_names", "prefilter"})
+_NOT_DAEMONS = frozenset({"base", "catalogue", "errno_names", "prefilter", "scanner"})
 
 
 def daemon_modules() -> list[str]:

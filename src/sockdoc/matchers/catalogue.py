@@ -111,8 +111,17 @@ class Catalogue:
     def classify(self, line: str) -> Result:
         """Classify one line (its trailing newline, if any, is ignored)."""
         line = line.rstrip("\r\n")
+        return self.classify_candidates(
+            line, self.candidates(line.encode("utf-8", "surrogateescape"))
+        )
+
+    def owners(self, anchor: int) -> tuple[int, ...]:
+        """Entries (indices) that own anchor number ``anchor``."""
+        return self._owners[anchor]
+
+    def classify_candidates(self, line: str, cands: Sequence[int]) -> Result:
+        """Classify ``line`` given the entries whose anchors it contains (best first)."""
         env = parse(line)
-        cands = self.candidates(line.encode("utf-8", "surrogateescape"))
         if not cands:
             return Result(line=line, envelope=env)
         near: list[str] = []

@@ -1,0 +1,1 @@
+"""Combine parsed sources into domain facts."""

@@ -1,0 +1,189 @@
+"""``sockdoc scan``: run the catalogue over log inputs, in parallel where it pays.
+
+Large plain files are cut into ranges at line boundaries and scanned by worker processes (one
+per core); compressed inputs are decompressed in a thread (ISA-L releases the GIL) while the
+main thread matches. Each worker fills its own :class:`Summary`; the summaries are merged.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from sockdoc.collect import logfiles
+from sockdoc.collect.logfiles import Input, Skips
+from sockdoc.facts.log_summary import ScanFacts, Summary
+from sockdoc.matchers.catalogue import Catalogue, default
+from sockdoc.matchers.scanner import classify_chunk
+from sockdoc.parsers.timestamps import to_epoch
+
+PARALLEL_MIN = 64 << 20  # below this, starting workers costs more than it saves
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    since: float | None = None
+    until: float | None = None
+    jobs: int = 0  # 0 = one per available core
+    top: int = 10
+    gap_minutes: int = 5
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    facts: ScanFacts
+    inputs: tuple[str, ...]
+    skips: dict[str, int]
+    skip_examples: dict[str, str]
+    unreadable: int
+    engine: str
+    seconds: float
+
+
+def _scan_chunks(
+    cat: Catalogue, chunks: Iterable[bytes], summary: Summary, reference: float, tick: Progress
+) -> None:
+    for chunk in chunks:
+        summary.lines += chunk.count(b"\n")
+        summary.bytes += len(chunk)
+        for result in classify_chunk(cat, chunk):
+            env = result.envelope
+            summary.add(result, to_epoch(env.timestamp, env.format, reference))
+        tick(len(chunk))
+
+
+# Worker processes: the catalogue is compiled once per process; progress goes through a shared
+# counter handed over at fork time.
+_progress_counter: Any = None
+
+
+def _init_worker(counter: Any) -> None:
+    global _progress_counter  # noqa: PLW0603 - per-process state set once by the pool
+    _progress_counter = counter
+
+
+def _worker_tick(n: int) -> None:
+    if _progress_counter is not None:
+        with _progress_counter.get_lock():
+            _progress_counter.value += n
+
+
+def _scan_range(
+    path: str, start: int, end: int, reference: float, since: float | None, until: float | None
+) -> tuple[Summary, Skips]:
+    skips = Skips()
+    summary = Summary(since=since, until=until)
+    _scan_chunks(
+        default(), logfiles.read_range(path, start, end, skips), summary, reference, _worker_tick
+    )
+    return summary, skips
+
+
+def _jobs(requested: int) -> int:
+    if requested > 0:
+        return requested
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def total_size(inputs: Sequence[Input]) -> int:
+    return sum(i.size for i in inputs)
+
+
+def scan(
+    inputs: Sequence[Input],
+    skips: Skips,
+    options: ScanOptions,
+    *,
+    journal: Iterable[bytes] | None = None,
+    progress: Progress | None = None,
+) -> ScanResult:
+    """Scan every input; unreadable ones were already counted in ``skips`` by discovery."""
+    started = time.monotonic()
+    tick: Progress = progress or (lambda _n: None)
+    cat = default()
+    summary = Summary(since=options.since, until=options.until)
+    jobs = _jobs(options.jobs)
+    big = [i for i in inputs if i.compression == "plain" and i.size >= PARALLEL_MIN and jobs > 1]
+    futures: list[Future[tuple[Summary, Skips]]] = []
+    pool: ProcessPoolExecutor | None = None
+    counter: Any = None
+    if big:
+        ctx = multiprocessing.get_context("fork")
+        counter = ctx.Value("q", 0)
+        pool = ProcessPoolExecutor(
+            max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(counter,)
+        )
+        for inp in big:
+            bounds = [inp.size * k // jobs for k in range(jobs + 1)]
+            futures.extend(
+                pool.submit(
+                    _scan_range,
+                    inp.path,
+                    bounds[k],
+                    bounds[k + 1],
+                    inp.mtime,
+                    options.since,
+                    options.until,
+                )
+                for k in range(jobs)
+            )
+    try:
+        now = time.time()
+        for inp in inputs:
+            if inp in big:
+                continue
+            try:
+                stream = logfiles.open_input(inp)
+            except OSError as exc:
+                skips.add(f"unreadable: {exc.strerror or exc}", inp.label)
+                continue
+            try:
+                _scan_chunks(
+                    cat,
+                    logfiles.read_chunks(stream, inp.label, skips),
+                    summary,
+                    inp.mtime or now,
+                    tick,
+                )
+            finally:
+                if inp.path != "-":
+                    stream.close()
+        if journal is not None:
+            _scan_chunks(cat, journal, summary, now, tick)
+        if pool is not None:
+            last = 0
+            while not all(f.done() for f in futures):
+                time.sleep(0.1)
+                value = int(counter.value)
+                tick(value - last)
+                last = value
+            for f in futures:
+                part, part_skips = f.result()
+                summary.merge(part)
+                skips.merge(part_skips)
+            tick(int(counter.value) - last)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    unreadable = sum(
+        n for reason, n in skips.counts.items() if reason.startswith(("unreadable", "no such"))
+    )
+    return ScanResult(
+        facts=summary.finish(top=options.top, gap_minutes=options.gap_minutes),
+        inputs=tuple(i.label for i in inputs),
+        skips=dict(skips.counts),
+        skip_examples=dict(skips.examples),
+        unreadable=unreadable,
+        engine=cat.prefilter.name,
+        seconds=time.monotonic() - started,
+    )
