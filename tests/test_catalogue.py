@@ -120,9 +120,9 @@ def test_overlapping_anchors_all_found() -> None:
 )
 def test_malformed_signatures_are_rejected(entry: Signature, message: str) -> None:
     with pytest.raises(CatalogueError, match=message):
-        Catalogue((entry,))
+        Catalogue((entry,), validate=True)
 
 
 def test_duplicate_ids_rejected() -> None:
     with pytest.raises(CatalogueError, match="duplicate"):
-        Catalogue((ENTRIES[0], ENTRIES[0]))
+        Catalogue((ENTRIES[0], ENTRIES[0]), validate=True)

@@ -100,7 +100,7 @@ def test_every_signature_annotation_names_a_cause() -> None:
 
 def test_catalogue_compiles_and_is_complete() -> None:
     entries = all_entries()
-    cat = Catalogue(entries)
+    cat = Catalogue(entries, validate=True)
     assert len(cat) == len(entries)
     sigs = [e for e in entries if isinstance(e, Signature)]
     assert sigs, "no signatures at all"

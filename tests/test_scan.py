@@ -76,7 +76,7 @@ def test_every_envelope_format(tmp_path: Path) -> None:
     os.utime(log, (1795300000, 1795300000))  # 2026-11-21, the year for RFC 3164 stamps
     rc, doc, _ = sockdoc("--json", str(log))
     assert rc == 1
-    assert doc["lines"] == 8 and doc["matched"] == 7
+    assert doc["bytes"] == log.stat().st_size and doc["matched"] == 7
     assert doc["by_cause"] == {
         "send-buffer-full": 4,
         "unix-listen-queue-full": 1,
@@ -183,10 +183,12 @@ def test_exit_codes(tmp_path: Path) -> None:
 
 
 def test_stdin(tmp_path: Path) -> None:
-    rc, doc, _ = sockdoc(
-        "--json", "-", stdin=syslog("03:00:00", "named[1]", BIND.format(a=1)).encode()
-    )
+    good = syslog("03:00:00", "named[1]", BIND.format(a=1)).encode()
+    rc, doc, _ = sockdoc("--json", "-", stdin=good)
     assert rc == 1 and doc["matched"] == 1 and doc["inputs"] == ["<stdin>"]
+    # streamed input must be buffered line by line: a 10 MB line is dropped and counted
+    rc, doc, _ = sockdoc("--json", "-", stdin=good + b"y" * (10 << 20) + b"\n" + good)
+    assert doc["matched"] == 2 and doc["skipped"] == {"line longer than 1 MiB": 1}
 
 
 def test_bad_input_is_counted_never_fatal(tmp_path: Path) -> None:
@@ -196,7 +198,9 @@ def test_bad_input_is_counted_never_fatal(tmp_path: Path) -> None:
     (d / "empty.log").write_bytes(b"")
     (d / "junk.bin").write_bytes(os.urandom(4096) + b"\x00" * 64)  # binary, found in a dir
     (d / "invalid-utf8.log").write_bytes(b"\xff\xfe\xc3(" + good + b"\xed\xa0\x80 tail\n" + good)
-    (d / "long-line.log").write_bytes(good + b"x" * (10 << 20) + b"\n" + good)
+    # a 10 MB line holding an anchor: not decoded, counted (plain files are mapped, so a long
+    # line without an anchor costs nothing and is simply scanned)
+    (d / "long-line.log").write_bytes(good + good[:-1] + b"x" * (10 << 20) + b"\n" + good)
     with gzip.open(d / "trunc.log.gz", "wb") as f:
         f.write(good * 2000)
     blob = (d / "trunc.log.gz").read_bytes()
@@ -254,7 +258,7 @@ def test_parallel_ranges_equal_sequential(tmp_path: Path, monkeypatch: pytest.Mo
         inputs = logfiles.discover([str(log)], skips)
         r = scanning.scan(inputs, skips, scanning.ScanOptions(jobs=jobs))
         results.append(r.facts)
-    assert results[0].matched == 2000 and results[0].lines == 16000
+    assert results[0].matched == 2000 and results[0].bytes == log.stat().st_size
     assert results[0] == results[1] == results[2]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +19,7 @@ from sockdoc.collect import logfiles
 from sockdoc.collect.logfiles import Input, Skips
 from sockdoc.facts.log_summary import ScanFacts, Summary
 from sockdoc.matchers.catalogue import Catalogue, default
-from sockdoc.matchers.scanner import classify_chunk
+from sockdoc.matchers.scanner import Buffer, classify_region
 from sockdoc.parsers.timestamps import to_epoch
 
 PARALLEL_MIN = 64 << 20  # below this, starting workers costs more than it saves
@@ -47,16 +47,28 @@ class ScanResult:
     seconds: float
 
 
-def _scan_chunks(
-    cat: Catalogue, chunks: Iterable[bytes], summary: Summary, reference: float, tick: Progress
+def _scan_regions(
+    cat: Catalogue,
+    regions: Iterable[tuple[Buffer, int, int]],
+    summary: Summary,
+    skips: Skips,
+    where: str,
+    reference: float,
+    tick: Progress,
 ) -> None:
-    for chunk in chunks:
-        summary.lines += chunk.count(b"\n")
-        summary.bytes += len(chunk)
-        for result in classify_chunk(cat, chunk):
+    for buf, lo, hi in regions:
+        summary.bytes += hi - lo
+        for result in classify_region(cat, buf, lo, hi, max_line=logfiles.MAX_LINE):
+            if isinstance(result, int):
+                skips.add(f"line longer than {logfiles.MAX_LINE >> 20} MiB", where)
+                continue
             env = result.envelope
             summary.add(result, to_epoch(env.timestamp, env.format, reference))
-        tick(len(chunk))
+        tick(hi - lo)
+
+
+def _whole(chunks: Iterable[bytes]) -> Iterator[tuple[bytes, int, int]]:
+    return ((c, 0, len(c)) for c in chunks)
 
 
 # Worker processes: the catalogue is compiled once per process; progress goes through a shared
@@ -80,9 +92,8 @@ def _scan_range(
 ) -> tuple[Summary, Skips]:
     skips = Skips()
     summary = Summary(since=since, until=until)
-    _scan_chunks(
-        default(), logfiles.read_range(path, start, end, skips), summary, reference, _worker_tick
-    )
+    regions = logfiles.map_range(path, start, end, skips)
+    _scan_regions(default(), regions, summary, skips, path, reference, _worker_tick)
     return summary, skips
 
 
@@ -143,23 +154,26 @@ def scan(
             if inp in big:
                 continue
             try:
+                if inp.compression == "plain":
+                    regions: Iterable[tuple[Buffer, int, int]] = logfiles.map_range(
+                        inp.path, 0, inp.size, skips
+                    )
+                    _scan_regions(cat, regions, summary, skips, inp.label, inp.mtime, tick)
+                    continue
                 stream = logfiles.open_input(inp)
             except OSError as exc:
                 skips.add(f"unreadable: {exc.strerror or exc}", inp.label)
                 continue
             try:
-                _scan_chunks(
-                    cat,
-                    logfiles.read_chunks(stream, inp.label, skips),
-                    summary,
-                    inp.mtime or now,
-                    tick,
+                chunks = logfiles.read_chunks(stream, inp.label, skips)
+                _scan_regions(
+                    cat, _whole(chunks), summary, skips, inp.label, inp.mtime or now, tick
                 )
             finally:
                 if inp.path != "-":
                     stream.close()
         if journal is not None:
-            _scan_chunks(cat, journal, summary, now, tick)
+            _scan_regions(cat, _whole(journal), summary, skips, "journal", now, tick)
         if pool is not None:
             last = 0
             while not all(f.done() for f in futures):

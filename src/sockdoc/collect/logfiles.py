@@ -11,6 +11,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
+import mmap
 import os
 import re
 import stat
@@ -225,20 +226,49 @@ def read_chunks(
             dropping = True
 
 
-def read_range(
-    path: str, start: int, end: int, skips: Skips, chunk: int = CHUNK
-) -> Iterator[bytes]:
-    """Whole lines that start in [start, end) of a plain file (a parallel worker's share)."""
+WINDOW = 32 << 20  # bytes of a plain file mapped at once: bounds RSS whatever the file size
+
+
+def map_range(
+    path: str, start: int, end: int, skips: Skips, window: int = WINDOW
+) -> Iterator[tuple[mmap.mmap, int, int]]:
+    """(map, lo, hi): regions of whole lines of a plain file, mapped read-only without copying,
+    covering the lines that start in [start, end). Each map is closed when the consumer asks
+    for the next region, so only one window is resident at a time. A line longer than the
+    window is skipped and counted."""
     with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        end = min(end, size)
+        pos = start
         if start > 0:
             f.seek(start - 1)
             if f.read(1) != b"\n":
                 # the line in progress at ``start`` belongs to the previous range
                 while (piece := f.readline(MAX_LINE)) and not piece.endswith(b"\n"):
                     pass
-            start = f.tell()
-        if start < end:
-            yield from read_chunks(f, path, skips, chunk=chunk, limit=end - start)
+            pos = f.tell()
+        while pos < end:
+            base = pos - pos % mmap.ALLOCATIONGRANULARITY
+            length = min(size - base, pos - base + window)
+            mm = mmap.mmap(f.fileno(), length, access=mmap.ACCESS_READ, offset=base)
+            try:
+                lo, hi = pos - base, length
+                if base + length < size:
+                    hi = mm.rfind(b"\n", lo, length) + 1
+                    if hi == 0:  # no newline in a whole window
+                        skips.add(f"line longer than {window >> 20} MiB", path)
+                        f.seek(base + length)
+                        while (piece := f.readline(MAX_LINE)) and not piece.endswith(b"\n"):
+                            pass
+                        pos = f.tell() if piece else size
+                        continue
+                if hi > end - base:  # stop after the line that straddles ``end``
+                    nl = mm.find(b"\n", max(end - base - 1, lo), hi)
+                    hi = nl + 1 if nl >= 0 else hi
+                yield mm, lo, hi
+                pos = base + hi
+            finally:
+                mm.close()
 
 
 def journal(since: str | None, until: str | None, skips: Skips) -> Iterator[bytes]:

@@ -32,7 +32,6 @@ class Incident:
 
 @dataclass(frozen=True)
 class ScanFacts:
-    lines: int
     bytes: int
     matched: int
     by_cause: tuple[tuple[str, int], ...]
@@ -63,7 +62,6 @@ class Summary:
 
     since: float | None = None
     until: float | None = None
-    lines: int = 0
     bytes: int = 0
     matched: int = 0
     by_cause: Counter[str] = field(default_factory=Counter)
@@ -134,7 +132,6 @@ class Summary:
                 self.last = when
 
     def merge(self, other: Summary) -> None:
-        self.lines += other.lines
         self.bytes += other.bytes
         self.matched += other.matched
         for mine, theirs in (
@@ -196,7 +193,6 @@ class Summary:
 
     def finish(self, *, top: int = 10, gap_minutes: int = 5) -> ScanFacts:
         return ScanFacts(
-            lines=self.lines,
             bytes=self.bytes,
             matched=self.matched,
             by_cause=tuple(self.by_cause.most_common()),

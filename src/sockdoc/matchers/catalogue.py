@@ -68,9 +68,15 @@ def _convert(name: str, raw: str) -> FieldValue | None:
 
 
 class Catalogue:
-    """Signatures compiled once; :meth:`classify` is cheap per line."""
+    """Signatures compiled once; :meth:`classify` is cheap per line.
 
-    def __init__(self, entries: Sequence[Entry], *, prefer: str = "auto") -> None:
+    A signature's regex is compiled the first time its anchor is seen (start-up stays short
+    with hundreds of signatures); ``validate=True`` compiles and checks all of them at once.
+    """
+
+    def __init__(
+        self, entries: Sequence[Entry], *, prefer: str = "auto", validate: bool = False
+    ) -> None:
         seen: set[str] = set()
         for e in entries:
             if e.id in seen:
@@ -78,14 +84,10 @@ class Catalogue:
             seen.add(e.id)
         # Best first: priority, then catalogue order (stable).
         self.entries: tuple[Entry, ...] = tuple(sorted(entries, key=lambda e: -e.priority))
-        self._regex: list[re.Pattern[str]] = []
-        for e in self.entries:
-            try:
-                rx = re.compile(e.pattern)
-            except re.error as exc:
-                raise CatalogueError(f"{e.id}: bad pattern: {exc}") from exc
-            _check_entry(e, rx)
-            self._regex.append(rx)
+        self._regex: list[re.Pattern[str] | None] = [None] * len(self.entries)
+        if validate:
+            for i in range(len(self.entries)):
+                self._compiled(i)
         anchors: dict[bytes, list[int]] = {}
         for i, e in enumerate(self.entries):
             for a in e.anchors:
@@ -93,6 +95,18 @@ class Catalogue:
         self.anchors: tuple[bytes, ...] = tuple(anchors)
         self._owners: tuple[tuple[int, ...], ...] = tuple(tuple(v) for v in anchors.values())
         self.prefilter: Prefilter = build(self.anchors, prefer=prefer)
+
+    def _compiled(self, i: int) -> re.Pattern[str]:
+        rx = self._regex[i]
+        if rx is None:
+            e = self.entries[i]
+            try:
+                rx = re.compile(e.pattern)
+            except re.error as exc:
+                raise CatalogueError(f"{e.id}: bad pattern: {exc}") from exc
+            _check_entry(e, rx)
+            self._regex[i] = rx
+        return rx
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -131,9 +145,10 @@ class Catalogue:
             if program and entry.programs and not program.startswith(entry.programs):
                 near.append(entry.id)
                 continue
-            m = self._regex[i].search(env.message)
+            rx = self._compiled(i)
+            m = rx.search(env.message)
             if m is None and env.message is not line:
-                m = self._regex[i].search(line)
+                m = rx.search(line)
             if m is None:
                 near.append(entry.id)
                 continue

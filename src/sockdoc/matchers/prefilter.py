@@ -25,7 +25,7 @@ else:
 class Prefilter(Protocol):
     name: str
 
-    def hits(self, data: bytes) -> list[tuple[int, int]]:
+    def hits(self, data: bytes | memoryview) -> list[tuple[int, int]]:
         """(anchor index, end offset) of every anchor occurrence in ``data``."""
         ...
 
@@ -44,7 +44,7 @@ class HyperscanPrefilter:
             literal=True,
         )
 
-    def hits(self, data: bytes) -> list[tuple[int, int]]:
+    def hits(self, data: bytes | memoryview) -> list[tuple[int, int]]:
         out: list[tuple[int, int]] = []
 
         def on_match(anchor: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
@@ -75,7 +75,7 @@ class PythonPrefilter:
             for i in range(len(anchors))
         }
 
-    def hits(self, data: bytes) -> list[tuple[int, int]]:
+    def hits(self, data: bytes | memoryview) -> list[tuple[int, int]]:
         out: list[tuple[int, int]] = []
         if not self._index:
             return out

@@ -18,7 +18,6 @@ def to_json(r: ScanResult) -> dict[str, Any]:
         "inputs": list(r.inputs),
         "engine": r.engine,
         "seconds": round(r.seconds, 3),
-        "lines": f.lines,
         "bytes": f.bytes,
         "matched": f.matched,
         "first": _iso(f.first),

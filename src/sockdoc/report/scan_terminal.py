@@ -54,7 +54,7 @@ def _counts(console: Console, title: str, rows: tuple[tuple[str, int], ...]) -> 
 def render(r: ScanResult, console: Console) -> None:
     f = r.facts
     console.print(
-        f"Scanned {len(r.inputs)} input(s), {f.lines:,} lines ({f.bytes / 1e6:,.1f} MB)"
+        f"Scanned {len(r.inputs)} input(s), {f.bytes / 1e6:,.1f} MB"
         f" in {r.seconds:.2f} s [dim]({r.engine})[/dim]"
     )
     if f.matched:
