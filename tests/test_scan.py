@@ -158,7 +158,7 @@ def test_terminal_output_has_incidents_and_sparkline(tmp_path: Path) -> None:
     out = proc.stdout
     assert "34 recognised lines" in out
     assert "send-buffer-full" in out and "Incidents" in out
-    assert "2026-11-21 03:00:00" in out and "██▇" in out
+    assert "2026-11-21 03:00" in out and "██▇" in out
 
 
 def test_since_until_window(tmp_path: Path) -> None:

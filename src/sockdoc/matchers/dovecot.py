@@ -100,12 +100,12 @@ _CHECK_DROP_WARNINGS = Check(
 )
 _CHECK_SOCKET_QUEUE = Check(
     "Is the socket's accept queue full right now (Recv-Q at Send-Q)?",
-    "ss -xlp | grep \"$(doveconf -h base_dir)/\" (Recv-Q = connections waiting, "
+    'ss -xlp | grep "$(doveconf -h base_dir)/" (Recv-Q = connections waiting, '
     "Send-Q = backlog, which Dovecot sets to process_limit x client_limit)",
 )
 _CHECK_MASTER_CPU = Check(
     "Is the dovecot master too busy forking new processes (100% CPU, fork bursts)?",
-    "top -p \"$(pidof -s dovecot)\"; consider service_count > 1 (2.4: restart_request_count), "
+    'top -p "$(pidof -s dovecot)"; consider service_count > 1 (2.4: restart_request_count), '
     "process_min_avail, and high-performance login mode",
 )
 _CHECK_MASTER_FDS = Check(
@@ -130,7 +130,9 @@ def _net_connect_unix_eagain() -> Signature:
         daemon=DAEMON,
         cause=Cause.UNIX_LISTEN_QUEUE_FULL,
         anchors=("net_connect_unix(",),
-        pattern=_PREFIX + r"net_connect_unix\((?P<socket>[^()\s]+)\) failed: " + _EAGAIN
+        pattern=_PREFIX
+        + r"net_connect_unix\((?P<socket>[^()\s]+)\) failed: "
+        + _EAGAIN
         + _RIP_TAIL,
         severity=Severity.ERROR,
         confidence=Confidence.HIGH,
@@ -202,8 +204,7 @@ def _connect_eagain() -> Signature:
         daemon=DAEMON,
         cause=Cause.UNIX_LISTEN_QUEUE_FULL,
         anchors=(") failed: Resource temporarily unavailable",),
-        pattern=_LEVEL_PREFIX + r"(?<![\w])connect\((?P<socket>[^()\s:]+)\) failed: "
-        + _EAGAIN,
+        pattern=_LEVEL_PREFIX + r"(?<![\w])connect\((?P<socket>[^()\s:]+)\) failed: " + _EAGAIN,
         severity=Severity.ERROR,
         confidence=Confidence.HIGH,
         versions="2.0-2.4",
@@ -241,8 +242,8 @@ def _connect_eagain() -> Signature:
 
 _SRC_DROP = (
     "dovecot/core src/master/service-monitor.c @ 2.0.0 (service_drop_connections: "
-    "\"service(%s): process_limit reached, ...\"), 2.0.3 (\"%s reached\"), 2.1.0 "
-    "(\"%s (%u) reached\"), 2.1.8-2.3.21 (service_log_drop_warning, client_limit/service_count "
+    '"service(%s): process_limit reached, ..."), 2.0.3 ("%s reached"), 2.1.0 '
+    '("%s (%u) reached"), 2.1.8-2.3.21 (service_log_drop_warning, client_limit/service_count '
     "when process_limit == 1 and service_count == 1), 2.4.0-2.4.4 (service(%s) event prefix, "
     "client_limit/restart_request_count; 2.4.4 adds the reuse_port per-process variant)"
 )
@@ -464,9 +465,9 @@ def _userip_limit() -> Signature:
 
 
 _SRC_AUTH_WORKER = (
-    "dovecot/core src/auth/auth-worker-server.c @ 2.1.0 (\"auth workers: Auth request was "
-    "queued ...\"), 2.2.3 (adds \"Aborting auth request that was queued ...\"), 2.3.21; "
-    "src/auth/auth-worker-connection.c @ 2.4.4 (\"(see service auth-worker { process_limit })\")"
+    'dovecot/core src/auth/auth-worker-server.c @ 2.1.0 ("auth workers: Auth request was '
+    'queued ..."), 2.2.3 (adds "Aborting auth request that was queued ..."), 2.3.21; '
+    'src/auth/auth-worker-connection.c @ 2.4.4 ("(see service auth-worker { process_limit })")'
 )
 
 

@@ -228,7 +228,11 @@ def _connect_named_service() -> Signature:
         daemon=DAEMON,
         cause=Cause.UNIX_LISTEN_QUEUE_FULL,
         anchors=(" service: Resource temporarily unavailable",),
-        pattern=r"(?<![\w])connect to " + _SERVICE_OF + r"(?P<socket>" + _QSOCK + r") service: "
+        pattern=r"(?<![\w])connect to "
+        + _SERVICE_OF
+        + r"(?P<socket>"
+        + _QSOCK
+        + r") service: "
         + _EAGAIN,
         severity=Severity.WARNING,
         confidence=Confidence.HIGH,
@@ -269,8 +273,12 @@ def _connect_endpoint() -> Signature:
         daemon=DAEMON,
         cause=Cause.UNIX_LISTEN_QUEUE_FULL,
         anchors=("connect to private/", "connect to public/", " to subsystem "),
-        pattern=r"(?<![\w])connect (?:to |#\d+ to subsystem )" + _SERVICE_OF
-        + r"(?P<socket>" + _QSOCK + r"): " + _EAGAIN,
+        pattern=r"(?<![\w])connect (?:to |#\d+ to subsystem )"
+        + _SERVICE_OF
+        + r"(?P<socket>"
+        + _QSOCK
+        + r"): "
+        + _EAGAIN,
         severity=Severity.WARNING,
         confidence=Confidence.HIGH,
         versions="2.2+",
@@ -504,7 +512,7 @@ def _fd_exhausted() -> Signature:
         checks=(
             Check(
                 "Which Postfix process is it (the tag of the line), and how many fds does it hold?",
-                "ls /proc/\"$(pgrep -o -x qmgr)\"/fd | wc -l (use the program from the tag); "
+                'ls /proc/"$(pgrep -o -x qmgr)"/fd | wc -l (use the program from the tag); '
                 "grep 'open files' /proc/\"$(pgrep -o -x qmgr)\"/limits",
             ),
             Check(

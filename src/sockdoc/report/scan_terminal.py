@@ -35,14 +35,22 @@ def _when(t: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t is not None else "-"
 
 
+def _day(t: float) -> str:
+    return time.strftime("%Y-%m-%d", time.localtime(t))
+
+
 def _hhmm(t: float) -> str:
     return time.strftime("%H:%M", time.localtime(t))
 
 
-def _counts(console: Console, title: str, rows: tuple[tuple[str, int], ...]) -> None:
+def _counts(console: Console, title: str, rows: tuple[tuple[str, int], ...], top: int = 10) -> None:
     if not rows:
         return
-    table = Table(title=title, title_justify="left", box=None, show_header=False, pad_edge=False)
+    if len(rows) > top:
+        rest = sum(n for _, n in rows[top:])
+        rows = (*rows[:top], (f"({len(rows) - top} more)", rest))
+    console.print(f"[bold]{escape(title)}[/bold]")
+    table = Table(box=None, show_header=False, pad_edge=False)
     table.add_column(no_wrap=True)
     table.add_column(justify="right")
     for key, n in rows:
@@ -75,22 +83,18 @@ def render(r: ScanResult, console: Console) -> None:
     _counts(console, "Top sockets", f.top_sockets)
     _counts(console, "Top upstreams", f.top_upstreams)
     if f.incidents:
-        table = Table(
-            title="Incidents (bursts; a quiet gap ends one)",
-            title_justify="left",
-            box=None,
-            pad_edge=False,
-        )
+        console.print("[bold]Incidents[/bold] (bursts; a quiet gap ends one)")
+        table = Table(box=None, pad_edge=False)
         for col in ("start", "end", "lines", "peak/min", "main cause", "per minute"):
             table.add_column(col, no_wrap=True)
         for inc in f.incidents:
             table.add_row(
-                _when(inc.start),
-                _when(inc.end),
+                _when(inc.start)[:16],
+                _hhmm(inc.end) if _day(inc.end) == _day(inc.start) else _when(inc.end)[:16],
                 f"{inc.count:,}",
                 f"{inc.peak_per_minute:,} at {_hhmm(inc.peak_minute)}",
                 escape(inc.causes[0][0]),
-                sparkline(inc.per_minute),
+                sparkline(inc.per_minute, width=30),
             )
         console.print(table)
         console.print()
