@@ -34,7 +34,10 @@ DOVECOT = (
     "temporarily unavailable - http://wiki2.dovecot.org/SocketUnavailable (client-pid={pid}, "
     "client-id={n}, rip=198.51.100.{a}, created 501 msecs ago, received 0/4 bytes)"
 )
-MASTER = "dovecot: master: Warning: service(imap): process_limit (100) reached, client connections are being dropped"
+MASTER = (
+    "dovecot: master: Warning: service(imap): process_limit (100) reached, client connections"
+    " are being dropped"
+)
 
 
 def main() -> None:
@@ -52,7 +55,8 @@ def main() -> None:
             q=rng.choice(qnames),
         )
 
-    old, new = [], []
+    old: list[str] = []
+    new: list[str] = []
     for second in range(0, 6 * 3600, 2):
         h, m, s = second // 3600, second // 60 % 60, second % 60
         t = f"{h:02d}:{m:02d}:{s:02d}"

@@ -110,6 +110,69 @@ def total_size(inputs: Sequence[Input]) -> int:
     return sum(i.size for i in inputs)
 
 
+class _Workers:
+    """Worker processes scanning ranges of large plain files, one range per worker."""
+
+    def __init__(self, big: Sequence[Input], jobs: int, options: ScanOptions) -> None:
+        ctx = multiprocessing.get_context("fork")
+        self.counter: Any = ctx.Value("q", 0)
+        self.pool = ProcessPoolExecutor(
+            max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(self.counter,)
+        )
+        self.futures: list[Future[tuple[Summary, Skips]]] = []
+        for inp in big:
+            bounds = [inp.size * k // jobs for k in range(jobs + 1)]
+            self.futures.extend(
+                self.pool.submit(
+                    _scan_range,
+                    inp.path,
+                    bounds[k],
+                    bounds[k + 1],
+                    inp.mtime,
+                    options.since,
+                    options.until,
+                )
+                for k in range(jobs)
+            )
+
+    def collect(self, summary: Summary, skips: Skips, tick: Progress) -> None:
+        last = 0
+        while not all(f.done() for f in self.futures):
+            time.sleep(0.1)
+            value = int(self.counter.value)
+            tick(value - last)
+            last = value
+        for f in self.futures:
+            part, part_skips = f.result()
+            summary.merge(part)
+            skips.merge(part_skips)
+        tick(int(self.counter.value) - last)
+
+    def close(self) -> None:
+        self.pool.shutdown(cancel_futures=True)
+
+
+def _scan_input(
+    cat: Catalogue, inp: Input, summary: Summary, skips: Skips, now: float, tick: Progress
+) -> None:
+    """Scan one input in this process: plain files mapped, streams read in chunks."""
+    try:
+        if inp.compression == "plain":
+            regions = logfiles.map_range(inp.path, 0, inp.size, skips)
+            _scan_regions(cat, regions, summary, skips, inp.label, inp.mtime, tick)
+            return
+        stream = logfiles.open_input(inp)
+    except OSError as exc:
+        skips.add(f"unreadable: {exc.strerror or exc}", inp.label)
+        return
+    try:
+        chunks = logfiles.read_chunks(stream, inp.label, skips)
+        _scan_regions(cat, _whole(chunks), summary, skips, inp.label, inp.mtime or now, tick)
+    finally:
+        if inp.path != "-":
+            stream.close()
+
+
 def scan(
     inputs: Sequence[Input],
     skips: Skips,
@@ -125,70 +188,19 @@ def scan(
     summary = Summary(since=options.since, until=options.until)
     jobs = _jobs(options.jobs)
     big = [i for i in inputs if i.compression == "plain" and i.size >= PARALLEL_MIN and jobs > 1]
-    futures: list[Future[tuple[Summary, Skips]]] = []
-    pool: ProcessPoolExecutor | None = None
-    counter: Any = None
-    if big:
-        ctx = multiprocessing.get_context("fork")
-        counter = ctx.Value("q", 0)
-        pool = ProcessPoolExecutor(
-            max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(counter,)
-        )
-        for inp in big:
-            bounds = [inp.size * k // jobs for k in range(jobs + 1)]
-            futures.extend(
-                pool.submit(
-                    _scan_range,
-                    inp.path,
-                    bounds[k],
-                    bounds[k + 1],
-                    inp.mtime,
-                    options.since,
-                    options.until,
-                )
-                for k in range(jobs)
-            )
+    workers = _Workers(big, jobs, options) if big else None
     try:
         now = time.time()
         for inp in inputs:
-            if inp in big:
-                continue
-            try:
-                if inp.compression == "plain":
-                    regions: Iterable[tuple[Buffer, int, int]] = logfiles.map_range(
-                        inp.path, 0, inp.size, skips
-                    )
-                    _scan_regions(cat, regions, summary, skips, inp.label, inp.mtime, tick)
-                    continue
-                stream = logfiles.open_input(inp)
-            except OSError as exc:
-                skips.add(f"unreadable: {exc.strerror or exc}", inp.label)
-                continue
-            try:
-                chunks = logfiles.read_chunks(stream, inp.label, skips)
-                _scan_regions(
-                    cat, _whole(chunks), summary, skips, inp.label, inp.mtime or now, tick
-                )
-            finally:
-                if inp.path != "-":
-                    stream.close()
+            if inp not in big:
+                _scan_input(cat, inp, summary, skips, now, tick)
         if journal is not None:
             _scan_regions(cat, _whole(journal), summary, skips, "journal", now, tick)
-        if pool is not None:
-            last = 0
-            while not all(f.done() for f in futures):
-                time.sleep(0.1)
-                value = int(counter.value)
-                tick(value - last)
-                last = value
-            for f in futures:
-                part, part_skips = f.result()
-                summary.merge(part)
-                skips.merge(part_skips)
-            tick(int(counter.value) - last)
+        if workers is not None:
+            workers.collect(summary, skips, tick)
     finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+        if workers is not None:
+            workers.close()
     unreadable = sum(
         n for reason, n in skips.counts.items() if reason.startswith(("unreadable", "no such"))
     )
