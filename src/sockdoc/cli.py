@@ -100,8 +100,10 @@ def signatures(as_json: bool) -> None:
         click.echo(json.dumps(doc, indent=2))
         return
     table = Table(box=None, pad_edge=False, show_edge=False)
-    for col in ("signature", "cause", "severity", "versions"):
-        table.add_column(col)
+    table.add_column("signature", no_wrap=True)
+    table.add_column("cause", no_wrap=True)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("versions", overflow="fold")
     for s in sigs:
         table.add_row(s.id, s.cause.value, s.severity.value, s.versions)
     _console().print(table)
