@@ -161,16 +161,24 @@ def _scan_input(
             regions = logfiles.map_range(inp.path, 0, inp.size, skips)
             _scan_regions(cat, regions, summary, skips, inp.label, inp.mtime, tick)
             return
-        stream = logfiles.open_input(inp)
+        opened = logfiles.open_input(inp)
     except OSError as exc:
         skips.add(f"unreadable: {exc.strerror or exc}", inp.label)
         return
+    done = 0
+
+    def tick_file(_n: int) -> None:
+        # progress counts bytes of the file on disk, not decompressed bytes
+        nonlocal done
+        now_at = opened.consumed()
+        tick(now_at - done)
+        done = now_at
+
     try:
-        chunks = logfiles.read_chunks(stream, inp.label, skips)
-        _scan_regions(cat, _whole(chunks), summary, skips, inp.label, inp.mtime or now, tick)
+        chunks = logfiles.read_chunks(opened.stream, inp.label, skips)
+        _scan_regions(cat, _whole(chunks), summary, skips, inp.label, inp.mtime or now, tick_file)
     finally:
-        if inp.path != "-":
-            stream.close()
+        opened.close()
 
 
 def scan(

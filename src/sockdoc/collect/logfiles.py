@@ -155,21 +155,43 @@ def discover(paths: Sequence[str], skips: Skips) -> list[Input]:
     return ordered
 
 
-def open_input(inp: Input) -> IO[bytes]:
-    """A binary stream of the (decompressed) content."""
+@dataclass
+class Opened:
+    """A stream of the (decompressed) content, and the file under it (for progress)."""
+
+    stream: IO[bytes]
+    raw: IO[bytes] | None = None
+
+    def consumed(self) -> int:
+        """Bytes of the input file read so far (compressed bytes for a compressed file)."""
+        return self.raw.tell() if self.raw is not None else 0
+
+    def close(self) -> None:
+        if self.stream is not sys.stdin.buffer:
+            self.stream.close()
+        if self.raw is not None:
+            self.raw.close()
+
+
+def open_input(inp: Input) -> Opened:
+    """Open ``inp`` for reading its decompressed content."""
     if inp.path == "-":
-        return sys.stdin.buffer
-    if inp.compression == "gz":
-        if _igzip_threaded is not None:
-            opener: Any = _igzip_threaded.open
-            stream: IO[bytes] = opener(inp.path, "rb", threads=1)
-            return stream
-        return gzip.open(inp.path, "rb")  # type: ignore[return-value]
-    if inp.compression == "xz":
-        return lzma.open(inp.path, "rb")
-    if inp.compression == "bz2":
-        return bz2.open(inp.path, "rb")
-    return open(inp.path, "rb", buffering=0)
+        return Opened(sys.stdin.buffer)
+    raw = open(inp.path, "rb")  # noqa: SIM115 - closed by Opened.close()
+    try:
+        if inp.compression == "gz":
+            if _igzip_threaded is not None:
+                opener: Any = _igzip_threaded.open
+                return Opened(opener(raw, "rb", threads=1), raw)
+            return Opened(gzip.GzipFile(fileobj=raw, mode="rb"), raw)  # type: ignore[arg-type]
+        if inp.compression == "xz":
+            return Opened(lzma.LZMAFile(raw, "rb"), raw)
+        if inp.compression == "bz2":
+            return Opened(bz2.BZ2File(raw, "rb"), raw)
+    except BaseException:
+        raw.close()
+        raise
+    return Opened(raw, raw)
 
 
 # Errors a decompressor raises on a damaged or truncated file.
