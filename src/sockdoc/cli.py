@@ -32,8 +32,18 @@ from sockdoc.report import json_lines, scan_json, scan_terminal, terminal
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
 
 
+class _Console(Console):
+    """A console that, when the reader goes away (| head), stops printing quietly and lets the
+    command finish with its own exit code (rich's default exits 1, which means "findings")."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
 def _console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    return _Console(highlight=False, soft_wrap=False)
 
 
 def _note_fallback() -> None:
@@ -63,19 +73,24 @@ def explain(lines: tuple[str, ...], as_json: bool) -> None:
         raise click.UsageError("give a log line to explain, or '-' to read lines from stdin")
     catalogue = default()
     _note_fallback()
+    too_long = [0]
 
     def source() -> Iterator[str]:
         for arg in lines:
             if arg == "-":
-                yield from stdin_lines()
+                yield from stdin_lines(too_long)
             else:
-                yield from arg.splitlines() or [""]
+                # only newlines separate lines: str.splitlines() would also split on \x1c, \x85...
+                parts = arg.removesuffix("\n").split("\n")
+                yield from (part.removesuffix("\r") for part in parts)
 
     explained = (explain_result(catalogue.classify(line), len(catalogue)) for line in source())
     if as_json:
         json_lines.write_explanations(explained, sys.stdout)
     else:
         terminal.write_explanations(explained, _console())
+    if too_long[0]:
+        click.echo(f"sockdoc: skipped {too_long[0]} line(s) longer than 1 MiB", err=True)
 
 
 @cli.command()
@@ -131,7 +146,7 @@ def _time_option(value: str | None, name: str) -> float | None:
 @click.option("--top", type=click.IntRange(1, 1000), default=10, help="Length of top lists.")
 @click.option(
     "--gap",
-    type=click.IntRange(1, 10080),
+    type=click.IntRange(1, 1440),
     default=5,
     help="Minutes without events that end an incident.",
 )
@@ -160,7 +175,7 @@ def scan(
     inputs = logfiles.discover(paths, skips)
     _note_fallback()
     options = scanning.ScanOptions(since=start, until=end, jobs=jobs, top=top, gap_minutes=gap)
-    journal_lines = logfiles.journal(since, until, skips) if journal else None
+    journal_lines = logfiles.journal(start, end, skips) if journal else None
     size = scanning.total_size(inputs)
     if sys.stderr.isatty() and size >= PROGRESS_MIN:
         with Progress(console=Console(stderr=True), transient=True) as bar:

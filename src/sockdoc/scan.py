@@ -19,7 +19,7 @@ from sockdoc.collect import logfiles
 from sockdoc.collect.logfiles import Input, Skips
 from sockdoc.facts.log_summary import ScanFacts, Summary
 from sockdoc.matchers.catalogue import Catalogue, default
-from sockdoc.matchers.scanner import Buffer, classify_region
+from sockdoc.matchers.scanner import Buffer, Skipped, classify_region
 from sockdoc.parsers.timestamps import to_epoch
 
 PARALLEL_MIN = 64 << 20  # below this, starting workers costs more than it saves
@@ -45,6 +45,7 @@ class ScanResult:
     unreadable: int
     engine: str
     seconds: float
+    top: int = 10
 
 
 def _scan_regions(
@@ -59,8 +60,8 @@ def _scan_regions(
     for buf, lo, hi in regions:
         summary.bytes += hi - lo
         for result in classify_region(cat, buf, lo, hi, max_line=logfiles.MAX_LINE):
-            if isinstance(result, int):
-                skips.add(f"line longer than {logfiles.MAX_LINE >> 20} MiB", where)
+            if isinstance(result, Skipped):
+                skips.add(result.reason, where)
                 continue
             env = result.envelope
             summary.add(result, to_epoch(env.timestamp, env.format, reference))
@@ -92,7 +93,7 @@ def _scan_range(
 ) -> tuple[Summary, Skips]:
     skips = Skips()
     summary = Summary(since=since, until=until)
-    regions = logfiles.map_range(path, start, end, skips)
+    regions = logfiles.read_windows(path, start, end, skips)
     _scan_regions(default(), regions, summary, skips, path, reference, _worker_tick)
     return summary, skips
 
@@ -158,7 +159,7 @@ def _scan_input(
     """Scan one input in this process: plain files mapped, streams read in chunks."""
     try:
         if inp.compression == "plain":
-            regions = logfiles.map_range(inp.path, 0, inp.size, skips)
+            regions = logfiles.read_windows(inp.path, 0, inp.size, skips)
             _scan_regions(cat, regions, summary, skips, inp.label, inp.mtime, tick)
             return
         opened = logfiles.open_input(inp)
@@ -220,4 +221,5 @@ def scan(
         unreadable=unreadable,
         engine=cat.prefilter.name,
         seconds=time.monotonic() - started,
+        top=options.top,
     )

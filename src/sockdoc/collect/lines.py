@@ -9,8 +9,17 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 
+MAX_LINE = 1 << 20
 
-def stdin_lines() -> Iterator[str]:
-    """Lines of standard input, newline removed."""
-    for raw in sys.stdin.buffer:
+
+def stdin_lines(skipped: list[int]) -> Iterator[str]:
+    """Lines of standard input, newline removed. A line longer than 1 MiB is not buffered: it
+    is passed over and counted in ``skipped[0]``."""
+    stream = sys.stdin.buffer
+    while raw := stream.readline(MAX_LINE + 1):
+        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+            skipped[0] += 1
+            while (rest := stream.readline(MAX_LINE)) and not rest.endswith(b"\n"):
+                pass
+            continue
         yield raw.rstrip(b"\r\n").decode("utf-8", "surrogateescape")

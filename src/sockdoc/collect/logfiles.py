@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import lzma
-import mmap
 import os
 import re
 import stat
@@ -21,7 +21,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, cast
 
 _igzip_threaded: Any
 try:  # ISA-L's gzip decoder is ~3x faster than zlib and runs in its own thread (GIL released)
@@ -44,9 +44,10 @@ class Input:
     """One thing to read: ``path`` ("-" is stdin), its compression, size and mtime."""
 
     path: str
-    compression: str = "plain"
+    compression: str = "plain"  # plain, gz, xz, bz2, stream (FIFO, device, /proc), stdin
     size: int = 0
     mtime: float = 0.0
+    identity: tuple[int, int] = (0, 0)  # (st_dev, st_ino)
 
     @property
     def label(self) -> str:
@@ -102,48 +103,69 @@ def _sniff(path: str) -> bytes:
         return f.read(_SNIFF)
 
 
+def _walk(root: str, skips: Skips) -> list[str]:
+    def unreadable(exc: OSError) -> None:
+        skips.add(f"unreadable: {(exc.strerror or str(exc)).lower()}", exc.filename or root)
+
+    out: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable):
+        dirnames.sort()
+        out.extend(os.path.join(dirpath, f) for f in sorted(filenames))
+    return out
+
+
+def _inspect(p: str, explicit: bool, skips: Skips) -> Input | None:
+    """One path as an Input, or None (counted in ``skips``)."""
+    try:
+        st = os.stat(p)
+        if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
+            # FIFOs, process substitution, character devices and /proc files (size 0): read as
+            # a stream when named explicitly; sniffing would consume a FIFO's data
+            if explicit or stat.S_ISREG(st.st_mode):
+                return Input(p, "stream", 0, st.st_mtime, (st.st_dev, st.st_ino))
+            skips.add("not a regular file (found in a directory)", p)
+            return None
+        head = _sniff(p)
+    except FileNotFoundError:
+        skips.add("no such file", p)
+        return None
+    except PermissionError:
+        skips.add("unreadable: permission denied", p)
+        return None
+    except OSError as exc:
+        skips.add(f"unreadable: {(exc.strerror or str(exc)).lower()}", p)
+        return None
+    kind = _compression(head)
+    if kind == "plain" and not explicit and b"\x00" in head:
+        skips.add("binary file (found in a directory)", p)
+        return None
+    return Input(p, kind, st.st_size, st.st_mtime, (st.st_dev, st.st_ino))
+
+
 def discover(paths: Sequence[str], skips: Skips) -> list[Input]:
     """Expand directories, drop what cannot be read (counted in ``skips``), order rotated sets.
 
-    Files found by walking a directory are skipped when they look binary (a NUL in the first
-    4 KiB of their decompressed start is not checked: compressed files are kept); files named
-    explicitly are always read.
+    Files found by walking a directory are skipped when they look binary (a NUL in their first
+    4 KiB; compressed files are kept); files named explicitly are always read, FIFOs and
+    devices included. A file named twice (or named and inside a named directory) is read once.
     """
     found: list[tuple[str, bool]] = []
     for p in paths:
-        if p == "-":
-            found.append((p, True))
-        elif os.path.isdir(p):
-            for dirpath, dirnames, filenames in os.walk(p, onerror=None):
-                dirnames.sort()
-                found.extend((os.path.join(dirpath, f), False) for f in sorted(filenames))
+        if p != "-" and os.path.isdir(p):
+            found.extend((f, False) for f in _walk(p, skips))
         else:
             found.append((p, True))
     out: list[Input] = []
+    seen: set[tuple[int, int]] = set()
     for p, explicit in found:
         if p == "-":
             out.append(Input("-", "stdin"))
             continue
-        try:
-            st = os.stat(p)
-            if not stat.S_ISREG(st.st_mode):
-                skips.add("not a regular file", p)
-                continue
-            head = _sniff(p)
-        except FileNotFoundError:
-            skips.add("no such file", p)
+        inp = _inspect(p, explicit, skips)
+        if inp is None or inp.identity in seen:
             continue
-        except PermissionError:
-            skips.add("unreadable: permission denied", p)
-            continue
-        except OSError as exc:
-            skips.add(f"unreadable: {exc.strerror or exc}", p)
-            continue
-        kind = _compression(head)
-        if kind == "plain" and not explicit and b"\x00" in head:
-            skips.add("binary file (found in a directory)", p)
-            continue
-        out.append(Input(p, kind, st.st_size, st.st_mtime))
+        seen.add(inp.identity)
+        out.append(inp)
     # Rotated sets oldest first; stdin and the order of unrelated files are kept as given.
     order = {inp.path: i for i, inp in enumerate(out)}
     groups: dict[str, list[Input]] = {}
@@ -155,6 +177,45 @@ def discover(paths: Sequence[str], skips: Skips) -> list[Input]:
     return ordered
 
 
+class _GzipRecovering(io.RawIOBase):
+    """ISA-L's threaded reader, which on a damaged or truncated file raises without handing over
+    what it had decompressed; then the file is read again with the standard library's decoder,
+    which delivers everything up to the damage before raising."""
+
+    def __init__(self, path: str, fast: IO[bytes]) -> None:
+        super().__init__()
+        self._path = path
+        self._fast: IO[bytes] | None = fast
+        self._slow: gzip.GzipFile | None = None
+        self._delivered = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read1(self, n: int = -1) -> bytes:
+        if self._fast is not None:
+            try:
+                data = self._fast.read1(n)  # type: ignore[attr-defined]
+            except _DAMAGED:
+                self._fast.close()
+                self._fast = None
+                self._slow = gzip.GzipFile(self._path, "rb")
+                skip = self._delivered
+                while skip > 0:
+                    skip -= len(self._slow.read(min(skip, CHUNK)))
+            else:
+                self._delivered += len(data)
+                return bytes(data)
+        assert self._slow is not None
+        return self._slow.read1(n)
+
+    def close(self) -> None:
+        for stream in (self._fast, self._slow):
+            if stream is not None:
+                stream.close()
+        super().close()
+
+
 @dataclass
 class Opened:
     """A stream of the (decompressed) content, and the file under it (for progress)."""
@@ -164,7 +225,10 @@ class Opened:
 
     def consumed(self) -> int:
         """Bytes of the input file read so far (compressed bytes for a compressed file)."""
-        return self.raw.tell() if self.raw is not None else 0
+        try:
+            return self.raw.tell() if self.raw is not None else 0
+        except OSError:  # a FIFO cannot tell
+            return 0
 
     def close(self) -> None:
         if self.stream is not sys.stdin.buffer:
@@ -177,12 +241,13 @@ def open_input(inp: Input) -> Opened:
     """Open ``inp`` for reading its decompressed content."""
     if inp.path == "-":
         return Opened(sys.stdin.buffer)
-    raw = open(inp.path, "rb")  # noqa: SIM115 - closed by Opened.close()
+    raw = open(inp.path, "rb", buffering=0 if inp.compression == "stream" else -1)  # noqa: SIM115
     try:
         if inp.compression == "gz":
             if _igzip_threaded is not None:
                 opener: Any = _igzip_threaded.open
-                return Opened(opener(raw, "rb", threads=1), raw)
+                fast = _GzipRecovering(inp.path, opener(raw, "rb", threads=1))
+                return Opened(cast(IO[bytes], fast), raw)
             return Opened(gzip.GzipFile(fileobj=raw, mode="rb"), raw)  # type: ignore[arg-type]
         if inp.compression == "xz":
             return Opened(lzma.LZMAFile(raw, "rb"), raw)
@@ -198,112 +263,125 @@ def open_input(inp: Input) -> Opened:
 _DAMAGED = (EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError, OSError, ValueError)
 
 
+PIECE = 1 << 20  # compressed streams are read in pieces, so damage loses at most one piece
+
+
 def read_chunks(
-    stream: IO[bytes],
-    where: str,
-    skips: Skips,
-    *,
-    chunk: int = CHUNK,
-    max_line: int = MAX_LINE,
-    limit: int | None = None,
+    stream: IO[bytes], where: str, skips: Skips, *, chunk: int = CHUNK, max_line: int = MAX_LINE
 ) -> Iterator[bytes]:
-    """Chunks of whole lines from ``stream``. With ``limit``, only the lines that start within
-    the first ``limit`` bytes. A damaged compressed stream ends the input, counted in ``skips``.
+    """Chunks of whole lines from ``stream`` (each ends with a newline, except at the end).
+
+    A damaged or truncated compressed stream ends the input: everything decompressed before the
+    damage is still delivered, up to the last complete line, and the damage is counted.
     """
+    read: Any = getattr(stream, "read1", stream.read)
     carry = b""
     dropping = False
-    consumed = 0
     while True:
-        try:
-            data = stream.read(chunk)
-        except _DAMAGED as exc:
-            skips.add(f"damaged or truncated input ({type(exc).__name__})", where)
-            data = b""
+        pieces: list[bytes] = []
+        size = 0
+        damaged = False
+        while size < chunk:
+            try:
+                piece = read(min(PIECE, chunk - size))
+            except _DAMAGED as exc:
+                skips.add(f"damaged or truncated input ({type(exc).__name__})", where)
+                damaged = True
+                break
+            if not piece:
+                break
+            pieces.append(piece)
+            size += len(piece)
+        data = b"".join(pieces)
         if not data:
-            if carry:
+            if carry and not dropping and not damaged:
                 yield carry
             return
-        consumed += len(data)
         if dropping:
             nl = data.find(b"\n")
             if nl < 0:
+                if damaged:
+                    return
                 continue
             data = data[nl + 1 :]
             dropping = False
-        # buf is always the last len(buf) bytes consumed
         buf = carry + data if carry else data
-        if limit is not None and consumed >= limit:
-            boundary = limit - (consumed - len(buf))
-            nl = buf.find(b"\n", max(boundary - 1, 0))
-            if nl >= 0:
-                yield buf[: nl + 1]
-                return
         cut = buf.rfind(b"\n") + 1
         if cut:
             yield buf[:cut]
         carry = buf[cut:]
+        if damaged:
+            return  # the half line at the damage is not a line
         if len(carry) > max_line:
             skips.add(f"line longer than {max_line >> 20} MiB", where)
             carry = b""
             dropping = True
 
 
-WINDOW = 32 << 20  # bytes of a plain file mapped at once: bounds RSS whatever the file size
+WINDOW = 16 << 20  # bytes of a plain file read at once: bounds memory whatever the file size
 
 
-def map_range(
+def read_windows(
     path: str, start: int, end: int, skips: Skips, window: int = WINDOW
-) -> Iterator[tuple[mmap.mmap, int, int]]:
-    """(map, lo, hi): regions of whole lines of a plain file, mapped read-only without copying,
-    covering the lines that start in [start, end). Each map is closed when the consumer asks
-    for the next region, so only one window is resident at a time. A line longer than the
-    window is skipped and counted."""
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        end = min(end, size)
+) -> Iterator[tuple[bytearray, int, int]]:
+    """(buffer, lo, hi): regions of whole lines of a plain file covering the lines that start in
+    [start, end), read with pread into one reused buffer (the consumer is done with a region
+    before asking for the next). Reading, unlike mapping, survives the file being truncated
+    under us (logrotate's copytruncate): the read just comes back short. A line longer than
+    the window is skipped and counted."""
+    buf = bytearray(window)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as f:
+        fd = f.fileno()
         pos = start
         if start > 0:
-            f.seek(start - 1)
-            if f.read(1) != b"\n":
-                # the line in progress at ``start`` belongs to the previous range
-                while (piece := f.readline(MAX_LINE)) and not piece.endswith(b"\n"):
-                    pass
-            pos = f.tell()
+            # the line in progress at ``start`` belongs to the previous range
+            before = os.pread(fd, 1, start - 1)
+            if before != b"\n":
+                pos = _next_line(fd, start)
         while pos < end:
-            base = pos - pos % mmap.ALLOCATIONGRANULARITY
-            length = min(size - base, pos - base + window)
-            mm = mmap.mmap(f.fileno(), length, access=mmap.ACCESS_READ, offset=base)
-            try:
-                lo, hi = pos - base, length
-                if base + length < size:
-                    hi = mm.rfind(b"\n", lo, length) + 1
-                    if hi == 0:  # no newline in a whole window
-                        skips.add(f"line longer than {window >> 20} MiB", path)
-                        f.seek(base + length)
-                        while (piece := f.readline(MAX_LINE)) and not piece.endswith(b"\n"):
-                            pass
-                        pos = f.tell() if piece else size
-                        continue
-                if hi > end - base:  # stop after the line that straddles ``end``
-                    nl = mm.find(b"\n", max(end - base - 1, lo), hi)
-                    hi = nl + 1 if nl >= 0 else hi
-                yield mm, lo, hi
-                pos = base + hi
-            finally:
-                mm.close()
+            n = os.preadv(fd, [view], pos)
+            if n <= 0:
+                return  # the file shrank
+            lo, hi = 0, n
+            if n == window:
+                hi = buf.rfind(b"\n", 0, n) + 1
+                if hi == 0:
+                    skips.add(f"line longer than {window >> 20} MiB", path)
+                    pos = _next_line(fd, pos + n)
+                    continue
+            if pos + hi > end:  # stop after the line that straddles ``end``
+                nl = buf.find(b"\n", max(end - pos - 1, 0), hi)
+                hi = nl + 1 if nl >= 0 else hi
+            yield buf, lo, hi
+            pos += hi
 
 
-def journal(since: str | None, until: str | None, skips: Skips) -> Iterator[bytes]:
+def _next_line(fd: int, pos: int) -> int:
+    """Offset of the first line starting after ``pos`` (the end of file if none)."""
+    while True:
+        piece = os.pread(fd, 1 << 16, pos)
+        if not piece:
+            return pos
+        nl = piece.find(b"\n")
+        if nl >= 0:
+            return pos + nl + 1
+        pos += len(piece)
+
+
+def journal(since: float | None, until: float | None, skips: Skips) -> Iterator[bytes]:
     """The systemd journal as ``journalctl -o json`` lines, when journalctl exists."""
     cmd = ["journalctl", "--no-pager", "-o", "json"]
-    if since:
-        cmd += ["--since", since]
-    if until:
-        cmd += ["--until", until]
+    # journalctl reads '@EPOCH' (systemd.time(7)); our own parsing of the user's text already
+    # happened, so both sides agree on the window
+    if since is not None:
+        cmd += ["--since", f"@{int(since)}"]
+    if until is not None:
+        cmd += ["--until", f"@{int(until)}"]
     try:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     except FileNotFoundError:
-        skips.add("journal: journalctl not found", "journalctl")
+        skips.add("unreadable: journal: journalctl not found", "journalctl")
         return
     assert proc.stdout is not None
     try:
@@ -311,4 +389,4 @@ def journal(since: str | None, until: str | None, skips: Skips) -> Iterator[byte
     finally:
         proc.stdout.close()
         if proc.wait(timeout=10) not in (0, None):
-            skips.add("journal: journalctl failed", "journalctl")
+            skips.add(f"unreadable: journal: journalctl exited {proc.returncode}", "journalctl")

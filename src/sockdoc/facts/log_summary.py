@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 
 from sockdoc.matchers.catalogue import Result
 
-TOP_KEYS = 50_000  # distinct clients/sockets/upstreams remembered before the rarest are dropped
+# Distinct clients/sockets/upstreams remembered before the rarest half is dropped: past this,
+# top lists are approximate (a key dropped early and seen again later restarts from zero).
+TOP_KEYS = 50_000
+MAX_POINTS = 1440  # points in an incident's timeline; longer incidents are binned
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,7 @@ class Incident:
     peak_per_minute: int
     peak_minute: float
     per_minute: tuple[int, ...]
+    minutes_per_point: int
     causes: tuple[tuple[str, int], ...]
     signatures: tuple[tuple[str, int], ...]
 
@@ -84,30 +88,31 @@ class Summary:
     def add(self, result: Result, when: float | None) -> None:
         """Count one classified line, ``when`` being its epoch time (None if it has none)."""
         sig = result.signature
+        n = result.envelope.repeat  # syslog's "message repeated N times" stands for N lines
         if sig is None:
             if result.not_this is not None:
-                self.false_friends[result.not_this.id] += 1
+                self.false_friends[result.not_this.id] += n
             return
         if when is None:
             if self.since is not None or self.until is not None:
-                self.outside_window += 1
+                self.outside_window += n
                 return
-            self.untimed += 1
+            self.untimed += n
         elif (self.since is not None and when < self.since) or (
             self.until is not None and when >= self.until
         ):
-            self.outside_window += 1
+            self.outside_window += n
             return
-        self.matched += 1
+        self.matched += n
         cause = sig.cause.value
-        self.by_cause[cause] += 1
-        self.by_signature[sig.id] += 1
-        self.by_daemon[sig.daemon] += 1
+        self.by_cause[cause] += n
+        self.by_signature[sig.id] += n
+        self.by_daemon[sig.daemon] += n
         self.causes_of[sig.id] = cause
         f = result.fields
         service = f.get("service") or f.get("process")
         if service is not None:
-            self.by_service[f"{sig.daemon}/{service}"] += 1
+            self.by_service[f"{sig.daemon}/{service}"] += n
         for key, counter in (
             ("client_ip", self.clients),
             ("socket", self.sockets),
@@ -115,7 +120,7 @@ class Summary:
         ):
             value = f.get(key)
             if value is not None:
-                counter[str(value)] += 1
+                counter[str(value)] += n
                 if len(counter) > TOP_KEYS:
                     _trim(counter)
         if sig.id not in self.examples:
@@ -125,7 +130,7 @@ class Summary:
             bucket = self.minutes.get(minute)
             if bucket is None:
                 bucket = self.minutes[minute] = Counter()
-            bucket[sig.id] += 1
+            bucket[sig.id] += n
             if self.first is None or when < self.first:
                 self.first = when
             if self.last is None or when > self.last:
@@ -180,13 +185,20 @@ class Summary:
             causes[self.causes_of[sig]] += n
         totals = {m: sum(self.minutes[m].values()) for m in minutes}
         peak_minute = max(minutes, key=lambda m: totals[m])
+        # the series has at most MAX_POINTS points: a long incident is binned (sum per bin)
+        span = minutes[-1] - minutes[0] + 1
+        step = -(-span // MAX_POINTS)
+        series = [0] * (-(-span // step))
+        for m, n in totals.items():
+            series[(m - minutes[0]) // step] += n
         return Incident(
             start=minutes[0] * 60.0,
             end=minutes[-1] * 60.0 + 60.0,
             count=sum(totals.values()),
             peak_per_minute=totals[peak_minute],
             peak_minute=peak_minute * 60.0,
-            per_minute=tuple(totals.get(m, 0) for m in range(minutes[0], minutes[-1] + 1)),
+            per_minute=tuple(series),
+            minutes_per_point=step,
             causes=tuple(causes.most_common()),
             signatures=tuple(sigs.most_common()),
         )

@@ -61,7 +61,8 @@ def _check_entry(entry: Entry, regex: re.Pattern[str]) -> None:
 def _convert(name: str, raw: str) -> FieldValue | None:
     kind = FIELDS[name][0]
     if kind is int:
-        return int(raw) if raw.isdigit() else None
+        # bounded and ASCII-only: int() of thousands of digits raises, isdigit() admits "²"
+        return int(raw) if len(raw) <= 18 and raw.isascii() and raw.isdigit() else None
     if name == "errno":
         return errno_names.normalise(raw)
     return raw

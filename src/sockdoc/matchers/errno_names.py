@@ -81,7 +81,7 @@ def normalise(value: str) -> str | None:
     ('EAGAIN', 'EMFILE', 'EMFILE')
     """
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit() and len(value) <= 6:
         return from_number(int(value))
     if value.isupper() and value.startswith("E") and value.isalnum():
         return value

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -35,17 +35,29 @@ class LogLine:
     program: str | None = None
     pid: int | None = None
     level: str | None = None
+    repeat: int = 1
 
 
-_TAG = r"(?P<program>[^\s\[\]:]+)(?:\[(?P<pid>\d+)\])?:[ ]"
+# rsyslog's repeated-message reduction: "message repeated 5 times: [ original ]"
+_REPEATED = re.compile(r"message repeated (?P<n>\d{1,9}) times: \[ ?(?P<msg>.*?) ?\]$", re.DOTALL)
+
+
+_TAG = r"(?P<program>[^\s\[\]:]+)(?:\[(?P<pid>\d{1,10})\])?:[ ]"
+# A host is a name, or an IP address (rsyslog writes the address when it cannot resolve one);
+# an IPv6 address holds colons, so it is recognised by shape before the plain-name form.
+_HOST = r"(?:(?P<host>[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:%\w+)?|[^\s:\[\]]+)[ ])?"
 _RFC3164 = re.compile(
     r"(?P<ts>[A-Z][a-z]{2}[ ]{1,2}\d{1,2}[ ]\d\d:\d\d:\d\d(?:\.\d+)?)[ ]"
-    r"(?:(?P<host>[^\s:\[\]]+)[ ])?" + _TAG + r"(?P<msg>.*)",
+    + _HOST
+    + _TAG
+    + r"(?P<msg>.*)",
     re.DOTALL,
 )
 _RFC3339 = re.compile(
     r"(?P<ts>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?)[ ]"
-    r"(?:(?P<host>[^\s:\[\]]+)[ ])?" + _TAG + r"(?P<msg>.*)",
+    + _HOST
+    + _TAG
+    + r"(?P<msg>.*)",
     re.DOTALL,
 )
 _RFC5424 = re.compile(
@@ -57,7 +69,7 @@ _BIND = re.compile(
     r"(?P<ts>\d\d-[A-Z][a-z]{2}-\d{4}[ ]\d\d:\d\d:\d\d(?:\.\d{3})?)[ ](?P<msg>.*)", re.DOTALL
 )
 _NGINX = re.compile(
-    r"(?P<ts>\d{4}/\d\d/\d\d[ ]\d\d:\d\d:\d\d)[ ]\[(?P<level>[a-z]+)\][ ](?P<pid>\d+)#\d+:[ ]"
+    r"(?P<ts>\d{4}/\d\d/\d\d[ ]\d\d:\d\d:\d\d)[ ]\[(?P<level>[a-z]+)\][ ](?P<pid>\d{1,10})#\d+:[ ]"
     r"(?P<msg>.*)",
     re.DOTALL,
 )
@@ -65,7 +77,10 @@ _KERNEL_STAMP = re.compile(r"\[[ ]*\d+\.\d+\][ ]?")
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    # bounded and ASCII-only: int() of thousands of digits raises, and str.isdigit() admits "²"
+    if value and len(value) <= 18 and value.isascii() and value.isdigit():
+        return int(value)
+    return None
 
 
 def _strip_kernel_stamp(msg: str) -> str:
@@ -76,7 +91,7 @@ def _strip_kernel_stamp(msg: str) -> str:
 def _from_journal_json(line: str) -> LogLine | None:
     try:
         obj = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly nested input
         return None
     if not isinstance(obj, dict) or "MESSAGE" not in obj:
         return None
@@ -110,7 +125,8 @@ def parse(line: str) -> LogLine:
     >>> parse("Nov 21 03:12:44 ns1 named[812]: client 192.0.2.1#53: error sending response: unset")
     ... # doctest: +NORMALIZE_WHITESPACE
     LogLine(message='client 192.0.2.1#53: error sending response: unset', format='rfc3164',
-            timestamp='Nov 21 03:12:44', host='ns1', program='named', pid=812, level=None)
+            timestamp='Nov 21 03:12:44', host='ns1', program='named', pid=812, level=None,
+            repeat=1)
     >>> parse("Nov 21 03:12:44 imap-login: Error: x").program
     'imap-login'
     >>> parse("2026/11/21 03:12:44 [error] 1234#1234: *5 connect() failed").pid
@@ -121,12 +137,20 @@ def parse(line: str) -> LogLine:
     'TCP: out of memory'
     >>> parse("just text").format
     'bare'
+    >>> parse("Nov 21 03:12:44 2001:db8::1 named[812]: x").host
+    '2001:db8::1'
+    >>> parse("Nov 21 03:12:44 ns1 named[1]: message repeated 5 times: [ a b]").repeat
+    5
     """
     if line.startswith("{"):
         jl = _from_journal_json(line)
         if jl is not None:
             return jl
-    return _syslog(line) or _own_format(line) or LogLine(message=line)
+    parsed = _syslog(line) or _own_format(line) or LogLine(message=line)
+    rep = _REPEATED.match(parsed.message)
+    if rep is not None:
+        return replace(parsed, message=rep.group("msg"), repeat=max(1, int(rep.group("n"))))
+    return parsed
 
 
 def _syslog(line: str) -> LogLine | None:
@@ -141,14 +165,14 @@ def _syslog(line: str) -> LogLine | None:
     if m is None:
         return None
     program = m.group("program")
-    msg = m.group("msg") or ""
+    msg = (m.group("msg") or "").removeprefix("\ufeff")  # RFC 5424 allows a BOM before MSG
     if program == "kernel":
         msg = _strip_kernel_stamp(msg)
     return LogLine(
         message=msg,
         format=fmt,
         timestamp=m.group("ts"),
-        host=m.group("host"),
+        host=None if m.group("host") in (None, "-") else m.group("host"),
         program=None if program == "-" else program,
         pid=_int(m.group("pid")),
     )
@@ -165,7 +189,7 @@ def _own_format(line: str) -> LogLine | None:
                 message=m.group("msg"),
                 format="nginx",
                 timestamp=m.group("ts"),
-                pid=int(m.group("pid")),
+                pid=_int(m.group("pid")),
                 level=m.group("level"),
             )
     elif first == "[":

@@ -34,7 +34,7 @@ def _frac(digits: str | None) -> int:
 def _local(y: int, mo: int, d: int, h: int, mi: int, s: int, us: int) -> float | None:
     try:
         return datetime(y, mo, d, h, mi, s, us).astimezone().timestamp()
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 
@@ -48,8 +48,14 @@ def _zone(text: str | None) -> timezone | None:
     return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
 
 
+# Time stamps outside these bounds are treated as unreadable: the reporters must be able to
+# print every value, and no real log line comes from before 1970 or after 9998.
+_EARLIEST, _LATEST = 0.0, 253_370_764_800.0
+
+
 def to_epoch(stamp: str | None, fmt: str, reference: float) -> float | None:
-    """Epoch seconds of ``stamp`` written in envelope format ``fmt``, or None.
+    """Epoch seconds of ``stamp`` written in envelope format ``fmt``, or None when it cannot be
+    read (never an exception: a line's time stamp is data from outside).
 
     (The test suite runs with TZ=UTC, see conftest.py.)
 
@@ -65,11 +71,23 @@ def to_epoch(stamp: str | None, fmt: str, reference: float) -> float | None:
     1763694764.123456
     >>> to_epoch("garbage", "rfc3164", 0) is None
     True
+    >>> to_epoch("2026-11-21T03:12:44+99:00", "rfc3339", 0) is None
+    True
+    >>> to_epoch("9" * 400, "journal-json", 0) is None
+    True
     """
-    if not stamp:
+    if not stamp or len(stamp) > 64:
         return None
+    try:
+        t = _parse(stamp, fmt, reference)
+    except (ValueError, OverflowError):
+        return None
+    return t if t is not None and _EARLIEST <= t <= _LATEST else None
+
+
+def _parse(stamp: str, fmt: str, reference: float) -> float | None:
     if fmt == "journal-json":
-        return int(stamp) / 1e6 if stamp.isdigit() else None
+        return int(stamp) / 1e6 if stamp.isascii() and stamp.isdigit() else None
     if fmt in ("rfc3339", "rfc5424"):
         m = _ISO.match(stamp)
         if not m:
@@ -96,7 +114,8 @@ def to_epoch(stamp: str | None, fmt: str, reference: float) -> float | None:
             _frac(m.group(6)),
         )
         t = _local(ref.year, *args)
-        if t is not None and t > reference + 86400:
+        if t is None or t > reference + 86400:
+            # a date ahead of the file's mtime, or Feb 29 in a year without one: last year's
             t = _local(ref.year - 1, *args)
         return t
     if fmt == "bind":

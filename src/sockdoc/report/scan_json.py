@@ -41,6 +41,7 @@ def to_json(r: ScanResult) -> dict[str, Any]:
                 "peak_per_minute": i.peak_per_minute,
                 "peak_minute": _iso(i.peak_minute),
                 "per_minute": list(i.per_minute),
+                "minutes_per_point": i.minutes_per_point,
                 "causes": dict(i.causes),
                 "signatures": dict(i.signatures),
             }
@@ -49,5 +50,6 @@ def to_json(r: ScanResult) -> dict[str, Any]:
         "false_friends": dict(f.false_friends),
         "examples": dict(f.examples),
         "skipped": dict(sorted(r.skips.items())),
+        "skipped_examples": dict(sorted(r.skip_examples.items())),
         "unreadable": r.unreadable,
     }

@@ -43,7 +43,7 @@ def _hhmm(t: float) -> str:
     return time.strftime("%H:%M", time.localtime(t))
 
 
-def _counts(console: Console, title: str, rows: tuple[tuple[str, int], ...], top: int = 10) -> None:
+def _counts(console: Console, title: str, rows: tuple[tuple[str, int], ...], top: int) -> None:
     if not rows:
         return
     if len(rows) > top:
@@ -75,13 +75,14 @@ def render(r: ScanResult, console: Console) -> None:
     if f.outside_window:
         console.print(f"{f.outside_window:,} recognised lines outside --since/--until")
     console.print()
-    _counts(console, "By cause", f.by_cause)
-    _counts(console, "By signature", f.by_signature)
-    _counts(console, "By daemon", f.by_daemon)
-    _counts(console, "By daemon/service", f.by_service)
-    _counts(console, "Top clients", f.top_clients)
-    _counts(console, "Top sockets", f.top_sockets)
-    _counts(console, "Top upstreams", f.top_upstreams)
+    _counts(console, "By cause", f.by_cause, len(f.by_cause))
+    _counts(console, "By signature", f.by_signature, r.top)
+    _counts(console, "By daemon", f.by_daemon, len(f.by_daemon))
+    # the top lists below are already cut to --top by the summary
+    _counts(console, "By daemon/service", f.by_service, r.top)
+    _counts(console, "Top clients", f.top_clients, r.top)
+    _counts(console, "Top sockets", f.top_sockets, r.top)
+    _counts(console, "Top upstreams", f.top_upstreams, r.top)
     if f.incidents:
         console.print("[bold]Incidents[/bold] (bursts; a quiet gap ends one)")
         table = Table(box=None, pad_edge=False)
