@@ -156,7 +156,7 @@ class _Workers:
 def _scan_input(
     cat: Catalogue, inp: Input, summary: Summary, skips: Skips, now: float, tick: Progress
 ) -> None:
-    """Scan one input in this process: plain files mapped, streams read in chunks."""
+    """Scan one input in this process: plain files read in windows, streams in chunks."""
     try:
         if inp.compression == "plain":
             regions = logfiles.read_windows(inp.path, 0, inp.size, skips)
