@@ -10,7 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -67,9 +67,6 @@ def _scan_regions(
             summary.add(result, to_epoch(env.timestamp, env.format, reference))
         tick(hi - lo)
 
-
-def _whole(chunks: Iterable[bytes]) -> Iterator[tuple[bytes, int, int]]:
-    return ((c, 0, len(c)) for c in chunks)
 
 
 # Worker processes: the catalogue is compiled once per process; progress goes through a shared
@@ -176,8 +173,8 @@ def _scan_input(
         done = now_at
 
     try:
-        chunks = logfiles.read_chunks(opened.stream, inp.label, skips)
-        _scan_regions(cat, _whole(chunks), summary, skips, inp.label, inp.mtime or now, tick_file)
+        regions = logfiles.read_regions(opened.stream, inp.label, skips)
+        _scan_regions(cat, regions, summary, skips, inp.label, inp.mtime or now, tick_file)
     finally:
         opened.close()
 
@@ -187,7 +184,7 @@ def scan(
     skips: Skips,
     options: ScanOptions,
     *,
-    journal: Iterable[bytes] | None = None,
+    journal: Iterable[tuple[bytearray, int, int]] | None = None,
     progress: Progress | None = None,
 ) -> ScanResult:
     """Scan every input; unreadable ones were already counted in ``skips`` by discovery."""
@@ -204,7 +201,7 @@ def scan(
             if inp not in big:
                 _scan_input(cat, inp, summary, skips, now, tick)
         if journal is not None:
-            _scan_regions(cat, _whole(journal), summary, skips, "journal", now, tick)
+            _scan_regions(cat, journal, summary, skips, "journal", now, tick)
         if workers is not None:
             workers.collect(summary, skips, tick)
     finally:

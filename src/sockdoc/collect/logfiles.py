@@ -266,55 +266,55 @@ _DAMAGED = (EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError, OSError, Val
 PIECE = 1 << 20  # compressed streams are read in pieces, so damage loses at most one piece
 
 
-def read_chunks(
+def read_regions(
     stream: IO[bytes], where: str, skips: Skips, *, chunk: int = CHUNK, max_line: int = MAX_LINE
-) -> Iterator[bytes]:
-    """Chunks of whole lines from ``stream`` (each ends with a newline, except at the end).
+) -> Iterator[tuple[bytearray, int, int]]:
+    """(buffer, lo, hi): regions of whole lines from ``stream`` (the last may lack its newline).
 
-    A damaged or truncated compressed stream ends the input: everything decompressed before the
-    damage is still delivered, up to the last complete line, and the damage is counted.
+    One buffer is reused: the consumer is done with a region before asking for the next, so
+    each byte is copied once, from the decompressor into the buffer. A damaged or truncated
+    compressed stream ends the input: everything decompressed before the damage is delivered,
+    up to the last complete line, and the damage is counted. A line longer than ``max_line`` is
+    dropped (not buffered) and counted.
     """
     read: Any = getattr(stream, "read1", stream.read)
-    carry = b""
+    buf = bytearray()
     dropping = False
     while True:
-        pieces: list[bytes] = []
-        size = 0
+        start = len(buf)
         damaged = False
-        while size < chunk:
+        while len(buf) < chunk:
             try:
-                piece = read(min(PIECE, chunk - size))
+                piece = read(min(PIECE, chunk - len(buf)))
             except _DAMAGED as exc:
                 skips.add(f"damaged or truncated input ({type(exc).__name__})", where)
                 damaged = True
                 break
             if not piece:
                 break
-            pieces.append(piece)
-            size += len(piece)
-        data = b"".join(pieces)
-        if not data:
-            if carry and not dropping and not damaged:
-                yield carry
+            buf += piece
+        if len(buf) == start:  # end of input (or damage) with nothing new
+            if buf and not dropping and not damaged:
+                yield buf, 0, len(buf)
             return
         if dropping:
-            nl = data.find(b"\n")
+            nl = buf.find(b"\n", start)
             if nl < 0:
+                del buf[:]
                 if damaged:
                     return
                 continue
-            data = data[nl + 1 :]
+            del buf[: nl + 1]
             dropping = False
-        buf = carry + data if carry else data
         cut = buf.rfind(b"\n") + 1
         if cut:
-            yield buf[:cut]
-        carry = buf[cut:]
+            yield buf, 0, cut
+            del buf[:cut]
         if damaged:
             return  # the half line at the damage is not a line
-        if len(carry) > max_line:
+        if len(buf) > max_line:
             skips.add(f"line longer than {max_line >> 20} MiB", where)
-            carry = b""
+            del buf[:]
             dropping = True
 
 
@@ -369,7 +369,9 @@ def _next_line(fd: int, pos: int) -> int:
         pos += len(piece)
 
 
-def journal(since: float | None, until: float | None, skips: Skips) -> Iterator[bytes]:
+def journal(
+    since: float | None, until: float | None, skips: Skips
+) -> Iterator[tuple[bytearray, int, int]]:
     """The systemd journal as ``journalctl -o json`` lines, when journalctl exists."""
     cmd = ["journalctl", "--no-pager", "-o", "json"]
     # journalctl reads '@EPOCH' (systemd.time(7)); our own parsing of the user's text already
@@ -385,7 +387,7 @@ def journal(since: float | None, until: float | None, skips: Skips) -> Iterator[
         return
     assert proc.stdout is not None
     try:
-        yield from read_chunks(proc.stdout, "journal", skips)
+        yield from read_regions(proc.stdout, "journal", skips)
     finally:
         proc.stdout.close()
         if proc.wait(timeout=10) not in (0, None):
