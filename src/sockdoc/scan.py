@@ -68,7 +68,6 @@ def _scan_regions(
         tick(hi - lo)
 
 
-
 # Worker processes: the catalogue is compiled once per process; progress goes through a shared
 # counter handed over at fork time.
 _progress_counter: Any = None
