@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 
-MAX_LINE = 1 << 20
+from sockdoc.collect.logfiles import MAX_LINE
 
 
 def stdin_lines(skipped: list[int]) -> Iterator[str]:
