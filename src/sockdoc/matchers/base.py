@@ -120,3 +120,46 @@ class NotThis:
 
 
 Entry = Signature | NotThis
+
+
+@dataclass(frozen=True)
+class ReasonFamily:
+    """One wording whose trailing error text decides the cause: ``prefix`` followed by REASON
+    (BIND's "error sending response: would block", Unbound's "sendto failed: ..."). Calling it
+    with a slug, the regex alternation of the reasons and what they mean gives one Signature
+    with id ``<id_prefix>.<slug>`` and the reason captured as ``reason``."""
+
+    id_prefix: str
+    daemon: str
+    anchors: tuple[str, ...]
+    prefix: str
+    source: str
+    programs: tuple[str, ...]
+    severity: Severity = Severity.WARNING
+
+    def __call__(
+        self,
+        slug: str,
+        reasons: str,
+        cause: Cause,
+        meaning: str,
+        checks: tuple[Check, ...],
+        versions: str,
+        confidence: Confidence = Confidence.HIGH,
+        priority: int = 50,
+    ) -> Signature:
+        return Signature(
+            id=f"{self.id_prefix}.{slug}",
+            daemon=self.daemon,
+            cause=cause,
+            anchors=self.anchors,
+            pattern=self.prefix + r"(?P<reason>" + reasons + r")\s*$",
+            severity=self.severity,
+            meaning=meaning,
+            source=self.source,
+            checks=checks,
+            versions=versions,
+            confidence=confidence,
+            priority=priority,
+            programs=self.programs,
+        )

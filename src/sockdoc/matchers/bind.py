@@ -29,7 +29,14 @@ response", and ``send failed: shutting down`` while named stops.
 from __future__ import annotations
 
 from sockdoc.causes import Cause, Check
-from sockdoc.matchers.base import Confidence, Entry, NotThis, Severity, Signature
+from sockdoc.matchers.base import (
+    Confidence,
+    Entry,
+    NotThis,
+    ReasonFamily,
+    Severity,
+    Signature,
+)
 
 DAEMON = "bind"
 PROGRAMS = ("named",)
@@ -164,60 +171,26 @@ _FD_BIND: tuple[Check, ...] = (
 # --- builders ---------------------------------------------------------------------------------
 
 
-def _esr(
-    slug: str,
-    reasons: str,
-    cause: Cause,
-    meaning: str,
-    checks: tuple[Check, ...],
-    versions: str,
-    confidence: Confidence = Confidence.HIGH,
-    priority: int = 50,
-) -> Signature:
-    """9.9-9.14 ``client ...: error sending response: REASON``."""
-    return Signature(
-        id=f"bind.error-sending-response.{slug}",
-        daemon=DAEMON,
-        cause=cause,
-        anchors=(_ESR,),
-        pattern=_CLIENT + r"error sending response: (?P<reason>" + reasons + r")\s*$",
-        severity=Severity.WARNING,
-        meaning=meaning,
-        source=_SRC_SENDDONE_OLD,
-        checks=checks,
-        versions=versions,
-        confidence=confidence,
-        priority=priority,
-        programs=PROGRAMS,
-    )
+# 9.9-9.14 ``client ...: error sending response: REASON``.
+_esr = ReasonFamily(
+    id_prefix="bind.error-sending-response",
+    daemon=DAEMON,
+    anchors=(_ESR,),
+    prefix=_CLIENT + r"error sending response: ",
+    source=_SRC_SENDDONE_OLD,
+    programs=PROGRAMS,
+)
 
 
-def _sf(
-    slug: str,
-    reasons: str,
-    cause: Cause,
-    meaning: str,
-    checks: tuple[Check, ...],
-    versions: str,
-    confidence: Confidence = Confidence.HIGH,
-    priority: int = 50,
-) -> Signature:
-    """9.16-9.20 ``client @0x... ADDR#PORT (QNAME): send failed: REASON`` (security, debug 3)."""
-    return Signature(
-        id=f"bind.send-failed.{slug}",
-        daemon=DAEMON,
-        cause=cause,
-        anchors=(_SF,),
-        pattern=_CLIENT + r"send failed: (?P<reason>" + reasons + r")\s*$",
-        severity=Severity.WARNING,
-        meaning=meaning,
-        source=_SRC_SENDDONE_NEW,
-        checks=checks,
-        versions=versions,
-        confidence=confidence,
-        priority=priority,
-        programs=PROGRAMS,
-    )
+# 9.16-9.20 ``client @0x... ADDR#PORT (QNAME): send failed: REASON`` (security, debug 3).
+_sf = ReasonFamily(
+    id_prefix="bind.send-failed",
+    daemon=DAEMON,
+    anchors=(_SF,),
+    prefix=_CLIENT + r"send failed: ",
+    source=_SRC_SENDDONE_NEW,
+    programs=PROGRAMS,
+)
 
 
 # --- 9.9-9.14: error sending response --------------------------------------------------------

@@ -21,7 +21,14 @@ number of sends".
 from __future__ import annotations
 
 from sockdoc.causes import Cause, Check
-from sockdoc.matchers.base import Confidence, Entry, NotThis, Severity, Signature
+from sockdoc.matchers.base import (
+    Confidence,
+    Entry,
+    NotThis,
+    ReasonFamily,
+    Severity,
+    Signature,
+)
 
 DAEMON = "unbound"
 PROGRAMS = ("unbound",)
@@ -111,31 +118,15 @@ _REQUESTLIST_UB: tuple[Check, ...] = (
 )
 
 
-def _send(
-    slug: str,
-    reasons: str,
-    cause: Cause,
-    meaning: str,
-    checks: tuple[Check, ...],
-    versions: str,
-    confidence: Confidence = Confidence.HIGH,
-    priority: int = 50,
-) -> Signature:
-    return Signature(
-        id=f"unbound.send-failed.{slug}",
-        daemon=DAEMON,
-        cause=cause,
-        anchors=("sendto failed: ", "send failed: ", "sendmsg failed: "),
-        pattern=_SEND + r"(?P<reason>" + reasons + r")\s*$",
-        severity=Severity.WARNING,
-        meaning=meaning,
-        source=_SRC_SEND,
-        checks=checks,
-        versions=versions,
-        confidence=confidence,
-        priority=priority,
-        programs=PROGRAMS,
-    )
+# ``sendto failed: REASON`` / ``send failed:`` / ``sendmsg failed:``, one signature per reason.
+_send = ReasonFamily(
+    id_prefix="unbound.send-failed",
+    daemon=DAEMON,
+    anchors=("sendto failed: ", "send failed: ", "sendmsg failed: "),
+    prefix=_SEND,
+    source=_SRC_SEND,
+    programs=PROGRAMS,
+)
 
 
 _SEND_FAILED: tuple[Signature, ...] = (
