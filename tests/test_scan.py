@@ -69,6 +69,10 @@ def test_every_envelope_format(tmp_path: Path) -> None:
         )
         + "\n",
         f"[12345.678901] {SYN}\n",
+        "2026/11/21 03:00:07 [error] 1234#1234: *56 connect() to unix:/run/php/php8.2-fpm.sock"
+        " failed (11: Resource temporarily unavailable) while connecting to upstream, client:"
+        ' 198.51.100.8, server: example.com, request: "GET / HTTP/1.1", upstream:'
+        ' "fastcgi://unix:/run/php/php8.2-fpm.sock:", host: "example.com"\n',
         "an ordinary line\n",
     ]
     log = tmp_path / "mixed.log"
@@ -76,15 +80,17 @@ def test_every_envelope_format(tmp_path: Path) -> None:
     os.utime(log, (1795300000, 1795300000))  # 2026-11-21, the year for RFC 3164 stamps
     rc, doc, _ = sockdoc("--json", str(log))
     assert rc == 1
-    assert doc["bytes"] == log.stat().st_size and doc["matched"] == 7
+    assert doc["bytes"] == log.stat().st_size and doc["matched"] == 8
     assert doc["by_cause"] == {
         "send-buffer-full": 4,
-        "unix-listen-queue-full": 1,
+        "unix-listen-queue-full": 2,
         "tcp-listen-queue-full": 2,
     }
+    assert doc["by_daemon"] == {"bind": 4, "kernel": 2, "dovecot": 1, "nginx": 1}
+    assert sorted(doc["top"]["sockets"]) == [["/run/php/php8.2-fpm.sock", 1], ["imap", 1]]
     assert doc["untimed"] == 1  # the dmesg line has only seconds since boot
     assert doc["first"] == "2026-11-21T03:00:01+00:00"
-    assert doc["last"] == "2026-11-21T03:00:06+00:00"
+    assert doc["last"] == "2026-11-21T03:00:07+00:00"  # the nginx error-log line
     assert ["198.51.100.5", 1] in doc["top"]["clients"]
 
 
@@ -180,6 +186,13 @@ def test_exit_codes(tmp_path: Path) -> None:
     assert rc == 2 and "cannot read time" in err
     rc, _, err = sockdoc(str(tmp_path / "missing.log"))
     assert rc == 3
+
+
+def test_empty_file_alone(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.log"
+    empty.write_bytes(b"")
+    rc, doc, _ = sockdoc("--json", str(empty))
+    assert rc == 0 and doc["bytes"] == 0 and doc["matched"] == 0 and doc["skipped"] == {}
 
 
 def test_stdin(tmp_path: Path) -> None:
