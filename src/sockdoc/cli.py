@@ -12,6 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import click
 from rich.console import Console
@@ -20,14 +21,26 @@ from rich.table import Table
 
 from sockdoc import __version__
 from sockdoc import scan as scanning
-from sockdoc.collect import logfiles
+from sockdoc.collect import bundle, logfiles
+from sockdoc.collect.gather import Collected, GatherOptions, gather
 from sockdoc.collect.lines import stdin_lines
+from sockdoc.collect.netns import NetnsError
+from sockdoc.collect.root import BundleError, LiveRoot
+from sockdoc.engine import diagnose
 from sockdoc.explain import explain as explain_result
+from sockdoc.facts.host import build as build_facts
 from sockdoc.matchers.base import Signature
 from sockdoc.matchers.catalogue import CatalogueError, default
 from sockdoc.matchers.prefilter import FALLBACK_REASON
 from sockdoc.parsers.timestamps import parse_user_time
-from sockdoc.report import json_lines, scan_json, scan_terminal, terminal
+from sockdoc.report import (
+    check_json,
+    check_terminal,
+    json_lines,
+    scan_json,
+    scan_terminal,
+    terminal,
+)
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
 
@@ -198,6 +211,165 @@ def scan(
     sys.exit(EXIT_FINDINGS if result.facts.matched else EXIT_OK)
 
 
+SEVERITIES = ("info", "warning", "error", "critical")
+
+
+def _gather_options(
+    interval: float,
+    logs: tuple[str, ...],
+    no_logs: bool,
+    netns_name: str | None,
+    pid: int | None,
+) -> GatherOptions:
+    if netns_name is not None and pid is not None:
+        raise click.UsageError("give --netns or --pid, not both")
+    chosen: tuple[str, ...] | None = () if no_logs else (logs or None)
+    return GatherOptions(interval=interval, logs=chosen, netns=netns_name, pid=pid)
+
+
+def _live_collect(options: GatherOptions, quiet: bool) -> Collected:
+    root = LiveRoot()
+    try:
+        if sys.stderr.isatty() and not quiet:
+            with Console(stderr=True).status("collecting") as status:
+                return gather(root, options, lambda s: status.update(f"collecting: {s}"))
+        return gather(root, options)
+    finally:
+        root.close()
+
+
+def _interval_option(f: Any) -> Any:
+    return click.option(
+        "--interval",
+        type=click.FloatRange(0.1, 600),
+        default=2.0,
+        show_default=True,
+        help="Seconds between the two counter samples (sockets are sampled meanwhile).",
+    )(f)
+
+
+_common = [
+    click.option(
+        "--logs",
+        multiple=True,
+        metavar="PATH",
+        help="Logs to scan (file, directory or 'journal'; repeat). "
+        "Default: the journal, else /var/log.",
+    ),
+    click.option("--no-logs", is_flag=True, help="Do not scan logs."),
+    click.option(
+        "--netns",
+        "netns_name",
+        metavar="NAME",
+        help="Analyse this network namespace ('ip netns list').",
+    ),
+    click.option(
+        "--pid",
+        type=click.IntRange(1),
+        metavar="PID",
+        help="Analyse the network namespace of this process (a container's).",
+    ),
+]
+
+
+def _with_common(f: Any) -> Any:
+    for opt in reversed(_common):
+        f = opt(f)
+    return _interval_option(f)
+
+
+@cli.command()
+@click.option(
+    "--bundle",
+    "bundle_path",
+    metavar="FILE",
+    help="Analyse a bundle from 'sockdoc collect' instead of this host.",
+)
+@click.option("--json", "as_json", is_flag=True, help="The diagnosis as one JSON document.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(SEVERITIES),
+    default="warning",
+    show_default=True,
+    help="Exit 1 when a finding is at least this severe.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="List every source that could not be read.")
+@_with_common
+def check(
+    bundle_path: str | None,
+    as_json: bool,
+    fail_on: str,
+    verbose: bool,
+    interval: float,
+    logs: tuple[str, ...],
+    no_logs: bool,
+    netns_name: str | None,
+    pid: int | None,
+) -> None:
+    """Diagnose this host: which queue or limit overflows, the proof, and the fix.
+
+    Reads kernel counters twice (--interval apart) and samples every listener and UDP socket
+    in between; reads daemon processes, limits and configuration; scans recent logs. Exit: 0
+    healthy, 1 findings at or above --fail-on, 2 usage error, 3 could not run.
+    """
+    options = _gather_options(interval, logs, no_logs, netns_name, pid)
+    if bundle_path is not None:
+        if netns_name is not None or pid is not None:
+            raise click.UsageError("--netns/--pid apply to a live host, not to --bundle")
+        try:
+            with bundle.opened(bundle_path) as root:
+                collected = gather(root, options)
+        except FileNotFoundError:
+            raise click.ClickException(f"no such bundle: {bundle_path}") from None
+        except BundleError as exc:
+            raise click.ClickException(str(exc)) from None
+    else:
+        collected = _live_collect(options, as_json)
+    diagnosis = diagnose(build_facts(collected))
+    if as_json:
+        click.echo(json.dumps(check_json.to_json(diagnosis), indent=2))
+    else:
+        check_terminal.render(diagnosis, _console(), verbose=verbose)
+    threshold = SEVERITIES.index(fail_on)
+    worst = max((SEVERITIES.index(f.severity.value) for f in diagnosis.findings), default=-1)
+    sys.exit(EXIT_FINDINGS if worst >= threshold else EXIT_OK)
+
+
+@cli.command()
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    metavar="FILE.tar.gz",
+    help="Where to write the bundle (an existing file is kept as FILE.bak).",
+)
+@_with_common
+def collect(
+    output: str,
+    interval: float,
+    logs: tuple[str, ...],
+    no_logs: bool,
+    netns_name: str | None,
+    pid: int | None,
+) -> None:
+    """Collect everything 'check' reads into a bundle, to analyse elsewhere with
+    'sockdoc check --bundle FILE'. Secrets in daemon configurations are redacted."""
+    options = _gather_options(interval, logs, no_logs, netns_name, pid)
+    started = time.monotonic()
+    collected = _live_collect(options, False)
+    top = bundle.write(
+        collected.got,
+        output,
+        seconds=time.monotonic() - started,
+        netns=netns_name or (f"pid:{pid}" if pid else None),
+    )
+    counts: dict[str, int] = {}
+    for g in collected.got.values():
+        counts[g.status] = counts.get(g.status, 0) + 1
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    click.echo(f"sockdoc: wrote {output} ({top}; {len(collected.got)} sources: {summary})")
+
+
 def main() -> None:
     """Entry point: click's own errors exit 2; anything unexpected is one line, exit 3."""
     try:
@@ -214,6 +386,9 @@ def main() -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(EXIT_OK)
+    except NetnsError as exc:
+        click.echo(f"sockdoc: {exc}", err=True)
+        sys.exit(EXIT_CANNOT_RUN)
     except CatalogueError as exc:
         click.echo(f"sockdoc: broken signature catalogue: {exc}", err=True)
         sys.exit(EXIT_CANNOT_RUN)

@@ -103,9 +103,11 @@ def query(
     parse: Callable[[bytes], Dump[S]],
     timeout: float = DEFAULT_TIMEOUT,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    record: list[bytes] | None = None,
 ) -> tuple[S, ...]:
     """Send each dump request in turn on one netlink socket and return the sockets ``parse``
-    finds in the replies. ``timeout`` (seconds) and ``max_bytes`` bound the whole exchange."""
+    finds in the replies. ``timeout`` (seconds) and ``max_bytes`` bound the whole exchange.
+    With ``record``, each raw reply datagram is appended to it (for bundles)."""
     deadline = time.monotonic() + timeout
     received = 0
     found: list[S] = []
@@ -133,7 +135,10 @@ def query(
                 received += n
                 if received > max_bytes:
                     raise ReplyTooLarge(f"sock_diag reply over {max_bytes} bytes")
-                dump = parse(bytes(view[:n]))
+                chunk = bytes(view[:n])
+                if record is not None:
+                    record.append(chunk)
+                dump = parse(chunk)
                 found.extend(dump.sockets)
                 done = dump.done
     return tuple(found)
@@ -145,6 +150,7 @@ def _inet(
     ext: int,
     timeout: float,
     max_bytes: int,
+    record: list[bytes] | None = None,
 ) -> tuple[InetSocket, ...]:
     name: Protocol = "tcp" if protocol == socket.IPPROTO_TCP else "udp"
     meminfo = ext != 0
@@ -156,44 +162,52 @@ def _inet(
         inet_request(family, protocol, states, ext, seq)
         for seq, family in enumerate((socket.AF_INET, socket.AF_INET6), 1)
     )
-    return query(requests, parse, timeout, max_bytes)
+    return query(requests, parse, timeout, max_bytes, record)
 
 
 _SKMEMINFO = 1 << (INET_DIAG_SKMEMINFO - 1)
 
 
 def tcp_listeners(
-    timeout: float = DEFAULT_TIMEOUT, max_bytes: int = DEFAULT_MAX_BYTES
+    timeout: float = DEFAULT_TIMEOUT,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    record: list[bytes] | None = None,
 ) -> tuple[InetSocket, ...]:
     """TCP sockets in LISTEN state (IPv4 and IPv6), with accept queue length (``rqueue``),
     backlog (``wqueue``) and memory info (``mem.drops``: connections dropped at this listener).
 
     The kernel walks only its listening hash for this, so the cost does not grow with the
     number of established connections."""
-    return _inet(socket.IPPROTO_TCP, 1 << TCP_LISTEN, _SKMEMINFO, timeout, max_bytes)
+    return _inet(socket.IPPROTO_TCP, 1 << TCP_LISTEN, _SKMEMINFO, timeout, max_bytes, record)
 
 
 def udp_sockets(
-    timeout: float = DEFAULT_TIMEOUT, max_bytes: int = DEFAULT_MAX_BYTES
+    timeout: float = DEFAULT_TIMEOUT,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    record: list[bytes] | None = None,
 ) -> tuple[InetSocket, ...]:
     """All UDP sockets (IPv4 and IPv6), with memory info (``mem.rcvbuf``, ``mem.drops``)."""
-    return _inet(socket.IPPROTO_UDP, ALL_STATES, _SKMEMINFO, timeout, max_bytes)
+    return _inet(socket.IPPROTO_UDP, ALL_STATES, _SKMEMINFO, timeout, max_bytes, record)
 
 
 def tcp_all(
-    timeout: float = DEFAULT_TIMEOUT, max_bytes: int = DEFAULT_MAX_BYTES
+    timeout: float = DEFAULT_TIMEOUT,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    record: list[bytes] | None = None,
 ) -> tuple[InetSocket, ...]:
     """Every TCP socket in every state (IPv4 and IPv6), without memory info."""
-    return _inet(socket.IPPROTO_TCP, ALL_STATES, 0, timeout, max_bytes)
+    return _inet(socket.IPPROTO_TCP, ALL_STATES, 0, timeout, max_bytes, record)
 
 
 def unix_listeners(
-    timeout: float = DEFAULT_TIMEOUT, max_bytes: int = DEFAULT_MAX_BYTES
+    timeout: float = DEFAULT_TIMEOUT,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    record: list[bytes] | None = None,
 ) -> tuple[UnixSocket, ...]:
     """UNIX stream and seqpacket sockets in LISTEN state, with their name, pending connections
     (``rqueue``) and backlog (``wqueue``)."""
     request = unix_request(1 << TCP_LISTEN, UDIAG_SHOW_NAME | UDIAG_SHOW_RQLEN)
-    return query((request,), parse_unix, timeout, max_bytes)
+    return query((request,), parse_unix, timeout, max_bytes, record)
 
 
 class Owner(NamedTuple):

@@ -487,3 +487,46 @@ abstract='sockdoc-sample', rqueue=5, wqueue=4, peer=None),)
             done = _control(data, off, length, mtype)
         off += (length + 3) & ~3
     return Dump(tuple(sockets), done)
+
+
+# A recorded dump (bundles) is the reply datagrams as the kernel sent them, each preceded by
+# its length as a little-endian u32, so the same parsers read live and recorded replies.
+_FRAME = struct.Struct("<I")
+
+
+def frame(chunks: list[bytes]) -> bytes:
+    """Join reply datagrams into one recorded dump.
+
+    >>> unframe(frame([b"ab", b"", b"cde"]))
+    [b'ab', b'', b'cde']
+    """
+    return b"".join(_FRAME.pack(len(c)) + c for c in chunks)
+
+
+def unframe(blob: bytes) -> list[bytes]:
+    """Split a recorded dump into its datagrams; a truncated blob is a SockDiagParseError.
+
+    >>> unframe(b"\\x05\\x00\\x00\\x00ab")
+    Traceback (most recent call last):
+    ...
+    sockdoc.parsers.sock_diag.SockDiagParseError: recorded dump cut short at offset 0
+    """
+    chunks: list[bytes] = []
+    off = 0
+    while off < len(blob):
+        if len(blob) - off < _FRAME.size:
+            raise SockDiagParseError(f"recorded dump cut short at offset {off}")
+        (n,) = _FRAME.unpack_from(blob, off)
+        if off + _FRAME.size + n > len(blob):
+            raise SockDiagParseError(f"recorded dump cut short at offset {off}")
+        chunks.append(blob[off + _FRAME.size : off + _FRAME.size + n])
+        off += _FRAME.size + n
+    return chunks
+
+
+def parse_recorded(blob: bytes, parse: Callable[[bytes], Dump[S]]) -> tuple[S, ...]:
+    """All sockets of a recorded dump (several requests' replies, each ending in DONE)."""
+    found: list[S] = []
+    for chunk in unframe(blob):
+        found.extend(parse(chunk).sockets)
+    return tuple(found)

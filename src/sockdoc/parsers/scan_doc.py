@@ -1,0 +1,129 @@
+"""The document ``sockdoc scan --json`` prints, read back: what ``check`` knows of the logs.
+
+Only what the rules and reports use is kept: totals by cause, signature and daemon, the
+incidents (bursts of matched lines grouped in time), one example line per signature, and the
+inputs read.
+
+Examples:
+
+>>> d = parse_scan_doc('{"inputs": ["journal"], "matched": 23, "by_cause": '
+...     '{"unix-listen-queue-full": 23}, "by_signature": {"dovecot.net-connect-unix-eagain": 23},'
+...     ' "by_daemon": {"dovecot": 23}, "incidents": [{"start": "2026-11-21T03:00:00+00:00", '
+...     '"end": "2026-11-21T03:02:00+00:00", "count": 23, "peak_per_minute": 20, "causes": '
+...     '{"unix-listen-queue-full": 23}, "signatures": {"dovecot.net-connect-unix-eagain": 23}}],'
+...     ' "examples": {}}')
+>>> d.matched, d.incidents[0].count, d.incidents[0].start
+(23, 23, 1763694000.0)
+>>> d.count_for_cause("unix-listen-queue-full")
+23
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sockdoc.parsers.errors import ParseError
+
+SOURCE = "sockdoc scan --json"
+
+
+@dataclass(frozen=True)
+class LogIncident:
+    start: float
+    end: float
+    count: int
+    peak_per_minute: int
+    causes: tuple[tuple[str, int], ...]
+    signatures: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class LogFacts:
+    inputs: tuple[str, ...]
+    matched: int
+    by_cause: tuple[tuple[str, int], ...]
+    by_signature: tuple[tuple[str, int], ...]
+    by_daemon: tuple[tuple[str, int], ...]
+    incidents: tuple[LogIncident, ...]
+    examples: tuple[tuple[str, str], ...]
+    unreadable: int
+
+    def count_for_cause(self, cause: str) -> int:
+        return sum(n for c, n in self.by_cause if c == cause)
+
+    def example_for(self, signature: str) -> str | None:
+        for sig, line in self.examples:
+            if sig == signature:
+                return line
+        return None
+
+
+def _counts(doc: Any, key: str) -> tuple[tuple[str, int], ...]:
+    v = doc.get(key, {}) if isinstance(doc, dict) else {}
+    if not isinstance(v, dict):
+        raise ParseError(SOURCE, None, None, f"{key} is not an object")
+    out = []
+    for k, n in v.items():
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise ParseError(SOURCE, None, None, f"{key}.{k} is not an integer")
+        out.append((str(k), n))
+    return tuple(out)
+
+
+def _time(v: Any, what: str) -> float:
+    if not isinstance(v, str):
+        raise ParseError(SOURCE, None, None, f"{what} is not a time")
+    try:
+        return datetime.fromisoformat(v).timestamp()
+    except ValueError:
+        raise ParseError(SOURCE, None, None, f"{what} is not an ISO time ({v!r})") from None
+
+
+def _int(doc: dict[str, Any], key: str) -> int:
+    v = doc.get(key, 0)
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ParseError(SOURCE, None, None, f"{key} is not an integer")
+    return v
+
+
+def parse_scan_doc(text: str) -> LogFacts:
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ParseError(SOURCE, None, None, f"not JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise ParseError(SOURCE, None, None, "not a JSON object")
+    incidents = []
+    raw = doc.get("incidents", [])
+    if not isinstance(raw, list):
+        raise ParseError(SOURCE, None, None, "incidents is not a list")
+    for i, inc in enumerate(raw):
+        if not isinstance(inc, dict):
+            raise ParseError(SOURCE, None, None, f"incident {i} is not an object")
+        incidents.append(
+            LogIncident(
+                start=_time(inc.get("start"), f"incident {i} start"),
+                end=_time(inc.get("end"), f"incident {i} end"),
+                count=_int(inc, "count"),
+                peak_per_minute=_int(inc, "peak_per_minute"),
+                causes=_counts(inc, "causes"),
+                signatures=_counts(inc, "signatures"),
+            )
+        )
+    inputs = doc.get("inputs", [])
+    examples = doc.get("examples", {})
+    return LogFacts(
+        inputs=tuple(str(x) for x in inputs) if isinstance(inputs, list) else (),
+        matched=_int(doc, "matched"),
+        by_cause=_counts(doc, "by_cause"),
+        by_signature=_counts(doc, "by_signature"),
+        by_daemon=_counts(doc, "by_daemon"),
+        incidents=tuple(incidents),
+        examples=tuple((str(k), str(v)) for k, v in examples.items())
+        if isinstance(examples, dict)
+        else (),
+        unreadable=_int(doc, "unreadable"),
+    )
