@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import glob
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 from sockdoc.collect import specs
+from sockdoc.collect.processes import DaemonProc, config_flag
 from sockdoc.collect.root import Recorder
 from sockdoc.parsers.errors import ParseError
-
-if TYPE_CHECKING:
-    from sockdoc.collect.gather import DaemonProc
 
 PHP_POOLS = "/etc/php/*/fpm/pool.d/*.conf"
 MAX_POOL_FILES = 64
@@ -51,16 +48,16 @@ def _main(table: Sequence[DaemonProc], daemon: str) -> DaemonProc | None:
 
 
 def _conf_file(rec: Recorder, pid: int) -> str | None:
-    from sockdoc.collect.gather import _config_flag
-
     got = rec.got.get(specs.proc_pid(pid, "cmdline"))
     if got is None or not got.ok:
         got = rec.file(specs.proc_pid(pid, "cmdline"), f"/proc/{pid}/cmdline")
-    return _config_flag(got.text()) if got.ok else None
+    return config_flag(got.text()) if got.ok else None
 
 
 def collect(rec: Recorder, table: Sequence[DaemonProc], pids: Sequence[int]) -> tuple[str, ...]:
     """Read each running daemon's sources; return the BIND statistics URLs to sample."""
+    watched = set(pids)
+    table = [p for p in table if p.pid in watched]
     daemons = {p.daemon for p in table}
     for daemon in sorted(daemons):
         argv = VERSION_COMMANDS.get(daemon)
@@ -74,22 +71,24 @@ def collect(rec: Recorder, table: Sequence[DaemonProc], pids: Sequence[int]) -> 
         conf = _conf_file(rec, bind.pid)
         argv = ["named-checkconf", "-p", *([conf] if conf else [])]
         got = rec.command(
-            specs.daemon_command("named-checkconf"), argv, post=_text_post(named_conf.redact)
+            specs.daemon_command("named-checkconf"),
+            argv,
+            post=_text_post(named_conf.redact_named_conf),
         )
         if got.ok:
             try:
-                cfg = named_conf.parse(got.text())
+                cfg = named_conf.parse_named_conf(got.text())
             except ParseError:
                 cfg = None
             if cfg is not None:
-                urls = [_stats_url(addr, port) for addr, port in cfg.statistics_channels][:2]
+                urls = [_stats_url(c.address, c.port) for c in cfg.statistics_channels][:2]
     dovecot = _main(table, "dovecot")
     if dovecot is not None:
         from sockdoc.parsers import doveconf
 
         conf = _conf_file(rec, dovecot.pid)
         base = ["doveconf", *(["-c", conf] if conf else [])]
-        post = _text_post(doveconf.redact)
+        post = _text_post(doveconf.redact_doveconf)
         rec.command(specs.daemon_command("doveconf-n"), [*base, "-n"], post=post)
         rec.command(specs.daemon_command("doveconf-a"), [*base, "-a"], post=post)
     nginx = _main(table, "nginx")
@@ -98,13 +97,15 @@ def collect(rec: Recorder, table: Sequence[DaemonProc], pids: Sequence[int]) -> 
 
         conf = _conf_file(rec, nginx.pid)
         argv = ["nginx", "-T", *(["-c", conf] if conf else [])]
-        rec.command(specs.daemon_command("nginx-T"), argv, post=_text_post(nginx_conf.redact))
+        rec.command(specs.daemon_command("nginx-T"), argv, post=_text_post(nginx_conf.redact_nginx))
     if "php-fpm" in daemons:
+        from sockdoc.parsers import phpfpm_conf
+
         listing = rec.compute(
             "conf/php-fpm/list", PHP_POOLS, lambda: "\n".join(_pool_files()).encode()
         )
         for i, path in enumerate(listing.text().splitlines()[:MAX_POOL_FILES]):
-            rec.file(specs.phpfpm_pool(i), path)
+            rec.file(specs.phpfpm_pool(i), path, post=_text_post(phpfpm_conf.redact_phpfpm))
     return tuple(urls)
 
 

@@ -14,6 +14,7 @@ bundle answers every key from what it stored, and nothing sleeps). On a live hos
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -24,10 +25,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sockdoc import __version__
-from sockdoc.collect import logscan, netns, processes, sampler, sock_diag, specs
-from sockdoc.collect.root import Got, Recorder, Root
+from sockdoc.collect import daemon_sources, logscan, netns, processes, sampler, sock_diag, specs
+from sockdoc.collect.processes import DaemonProc, parse_process_table, watched_pids
+from sockdoc.collect.root import BundleRoot, Got, Recorder, Root
 from sockdoc.parsers.errors import ParseError
 from sockdoc.parsers.sock_diag import (
+    Dump,
+    InetSocket,
     SockDiagParseError,
     frame,
     parse_inet,
@@ -38,7 +42,6 @@ from sockdoc.parsers.sysctl import sysctl_path
 
 LOG_TIMEOUT = 60.0
 HTTP_LIMIT = 8 << 20
-MAX_PER_DAEMON = 16  # processes of one daemon whose stat/limits/fds are read
 
 
 @dataclass(frozen=True)
@@ -102,54 +105,6 @@ def _clock() -> bytes:
     return f"{time.time():.6f} {time.monotonic():.6f}\n".encode()
 
 
-@dataclass(frozen=True)
-class DaemonProc:
-    pid: int
-    ppid: int
-    daemon: str
-    comm: str
-    netns: str
-
-
-def parse_process_table(text: str) -> tuple[DaemonProc, ...]:
-    """The table of :func:`sockdoc.collect.processes.daemon_table` (bad rows are skipped)."""
-    rows: list[DaemonProc] = []
-    for line in text.splitlines():
-        parts = line.split("\t")
-        if len(parts) != 5 or not parts[0].isdigit() or not parts[1].isdigit():
-            continue
-        rows.append(DaemonProc(int(parts[0]), int(parts[1]), parts[2], parts[3], parts[4]))
-    return tuple(rows)
-
-
-def watched_pids(table: Sequence[DaemonProc], own_netns: str) -> tuple[int, ...]:
-    """The processes whose CPU, limits and descriptors are read: each daemon's main process
-    and up to MAX_PER_DAEMON of its tree, one of each command name first."""
-    picked: list[int] = []
-    per: dict[str, int] = {}
-    firsts: dict[tuple[str, str], int] = {}
-    for p in sorted(table, key=lambda p: p.pid):
-        firsts.setdefault((p.daemon, p.comm), p.pid)
-    ordered = sorted(table, key=lambda p: (firsts[(p.daemon, p.comm)] != p.pid, p.pid))
-    for p in ordered:
-        if own_netns != "?" and p.netns not in ("?", own_netns):
-            continue
-        if per.get(p.daemon, 0) >= MAX_PER_DAEMON:
-            continue
-        per[p.daemon] = per.get(p.daemon, 0) + 1
-        picked.append(p.pid)
-    return tuple(sorted(picked))
-
-
-def _config_flag(cmdline: str, flag: str = "-c") -> str | None:
-    """The value of ``-c FILE`` in a NUL-separated command line, if any."""
-    argv = cmdline.split("\0")
-    for i, arg in enumerate(argv[:-1]):
-        if arg == flag and argv[i + 1]:
-            return argv[i + 1]
-    return None
-
-
 class _Gatherer:
     def __init__(self, root: Root, options: GatherOptions, progress: Progress | None) -> None:
         self.rec = Recorder(root)
@@ -159,6 +114,7 @@ class _Gatherer:
         self.pids: tuple[int, ...] = ()
         self.table: tuple[DaemonProc, ...] = ()
         self.stats_urls: tuple[str, ...] = ()
+        self.other_netns = bool(options.netns or options.pid)
 
     # --- steps ---------------------------------------------------------------------------
 
@@ -178,8 +134,10 @@ class _Gatherer:
         own = "?"
         if host.ok:
             try:
-                own = str(json.loads(host.data or b"{}").get("netns_link", "?"))
-            except ValueError:
+                doc = json.loads(host.data or b"{}")
+                own = str(doc.get("netns_link", "?"))
+                self.other_netns = bool(doc.get("netns"))
+            except (ValueError, AttributeError):
                 own = "?"
         self.table = parse_process_table(got.text())
         self.pids = watched_pids(self.table, own)
@@ -188,10 +146,10 @@ class _Gatherer:
             self.rec.file(specs.proc_pid(pid, "limits"), f"/proc/{pid}/limits")
             self.rec.file(specs.proc_pid(pid, "status"), f"/proc/{pid}/status")
             self.rec.compute(
-                specs.fdcount(pid), f"/proc/{pid}/fd", lambda p=pid: processes.fd_count("/proc", p)
+                specs.fdcount(pid),
+                f"/proc/{pid}/fd",
+                functools.partial(processes.fd_count, "/proc", pid),
             )
-        from sockdoc.collect import daemon_sources
-
         self.stats_urls = daemon_sources.collect(self.rec, self.table, self.pids)
 
     def sample(self, s: str) -> None:
@@ -208,7 +166,7 @@ class _Gatherer:
         for pid in self.pids:
             rec.file(specs.proc_pid(pid, "stat", s), f"/proc/{pid}/stat")
         for i, url in enumerate(self.stats_urls):
-            rec.compute(f"{specs.bind_stats(s)}{i}", url, lambda u=url: _http_get(u))
+            rec.compute(f"{specs.bind_stats(s)}{i}", url, functools.partial(_http_get, url))
 
     def attribution(self) -> None:
         opts = self.options
@@ -222,16 +180,15 @@ class _Gatherer:
         for name in specs.SYSCTL_NAMES:
             if name not in specs.HOST_ONLY_SYSCTLS:
                 self.rec.file(specs.sysctl_key(name), f"/proc/sys/{sysctl_path(name)}")
+        if self.other_netns:
+            # sysfs shows the interfaces of the namespace that mounted it (the host's), so
+            # link speed and duplex of another namespace's interfaces cannot be read there
+            self.rec.compute(specs.NETNS_LINKS, "/sys/class/net", _not_in_netns)
+            return
         dev = self.rec.got.get(specs.proc_net("s1", "dev"))
-        names = _interfaces(dev.text() if dev else "")
-        for ifname in names:
+        for ifname in _interfaces(dev.text() if dev else ""):
             for attr in specs.LINK_ATTRS:
-                key = specs.link(ifname, attr)
-                if self.options.netns or self.options.pid:
-                    # sysfs shows the namespace that mounted it (the host's), not ours
-                    self.rec.compute(key, f"/sys/class/net/{ifname}/{attr}", _not_in_netns)
-                else:
-                    self.rec.file(key, f"/sys/class/net/{ifname}/{attr}")
+                self.rec.file(specs.link(ifname, attr), f"/sys/class/net/{ifname}/{attr}")
 
     def owners(self) -> None:
         inodes: set[int] = set()
@@ -243,11 +200,8 @@ class _Gatherer:
                 if kind == "unix_listen":
                     inodes.update(s.inode for s in parse_recorded(got.data, parse_unix))
                 else:
-                    proto = "udp" if kind == "udp" else "tcp"
-                    inodes.update(
-                        s.inode
-                        for s in parse_recorded(got.data, lambda d, p=proto: parse_inet(d, p))
-                    )
+                    parse = _parse_udp if kind == "udp" else _parse_tcp
+                    inodes.update(s.inode for s in parse_recorded(got.data, parse))
             except (SockDiagParseError, OSError, ParseError):
                 continue
         att = self.rec.got.get(specs.ATTRIBUTION)
@@ -262,8 +216,18 @@ class _Gatherer:
         self.rec.compute(specs.OWNERS, "/proc/*/fd", lambda: _owners(wanted))
 
 
+def _parse_udp(data: bytes) -> Dump[InetSocket]:
+    return parse_inet(data, "udp")
+
+
+def _parse_tcp(data: bytes) -> Dump[InetSocket]:
+    return parse_inet(data, "tcp")
+
+
 def _not_in_netns() -> bytes:
-    raise FileNotFoundError(0, "sysfs shows the host's interfaces; not read with --netns/--pid")
+    raise FileNotFoundError(
+        0, "link speed and duplex: sysfs shows the host's interfaces, not this namespace's"
+    )
 
 
 def _interfaces(dev_text: str) -> list[str]:
@@ -299,6 +263,8 @@ def gather(root: Root, options: GatherOptions, progress: Progress | None = None)
     g.enter_namespace()
     scan: logscan.LogScan | None = None
     sources = options.logs if options.logs is not None else logscan.default_sources()
+    if isinstance(root, BundleRoot):  # a bundle's logs are whatever it recorded
+        sources = ("bundle",) if root.has(specs.LOGS) else ()
     if g.live and sources:
         scan = logscan.LogScan(sources, options.log_window)
     try:

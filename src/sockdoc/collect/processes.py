@@ -11,6 +11,8 @@ parses (:func:`sockdoc.parsers.proc_pid` reads the per-process files)::
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 # comm of a daemon's main process -> the daemon id used by the matchers and rules.
 # comm is at most 15 bytes (TASK_COMM_LEN - 1): "php-fpm8.2" fits, "pdns_recursor" fits.
@@ -26,6 +28,7 @@ MAIN_COMMS: dict[str, str] = {
     "redis-server": "redis",
     "haproxy": "haproxy",
 }
+MAX_PER_DAEMON = 16  # processes of one daemon whose stat/limits/fds are read
 MAX_PROCESSES = 5000  # a bound on the table (pre-forked servers can run thousands)
 
 
@@ -117,3 +120,51 @@ def own_netns() -> str:
         return os.readlink("/proc/self/ns/net")
     except OSError:
         return "?"
+
+
+@dataclass(frozen=True)
+class DaemonProc:
+    pid: int
+    ppid: int
+    daemon: str
+    comm: str
+    netns: str
+
+
+def parse_process_table(text: str) -> tuple[DaemonProc, ...]:
+    """The table of :func:`sockdoc.collect.processes.daemon_table` (bad rows are skipped)."""
+    rows: list[DaemonProc] = []
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if len(parts) != 5 or not parts[0].isdigit() or not parts[1].isdigit():
+            continue
+        rows.append(DaemonProc(int(parts[0]), int(parts[1]), parts[2], parts[3], parts[4]))
+    return tuple(rows)
+
+
+def watched_pids(table: Sequence[DaemonProc], own_netns: str) -> tuple[int, ...]:
+    """The processes whose CPU, limits and descriptors are read: each daemon's main process
+    and up to MAX_PER_DAEMON of its tree, one of each command name first."""
+    picked: list[int] = []
+    per: dict[str, int] = {}
+    firsts: dict[tuple[str, str], int] = {}
+    for p in sorted(table, key=lambda p: p.pid):
+        firsts.setdefault((p.daemon, p.comm), p.pid)
+    ordered = sorted(table, key=lambda p: (firsts[(p.daemon, p.comm)] != p.pid, p.pid))
+    for p in ordered:
+        if own_netns != "?" and p.netns not in ("?", own_netns):
+            continue
+        if per.get(p.daemon, 0) >= MAX_PER_DAEMON:
+            continue
+        per[p.daemon] = per.get(p.daemon, 0) + 1
+        picked.append(p.pid)
+    return tuple(sorted(picked))
+
+
+def config_flag(cmdline: str, flag: str = "-c") -> str | None:
+    """The value of ``-c FILE`` in a NUL-separated command line, if any."""
+    argv = cmdline.split("\0")
+    for i, arg in enumerate(argv[:-1]):
+        if arg == flag and argv[i + 1]:
+            return argv[i + 1]
+    return None

@@ -359,7 +359,7 @@ def parse_manifest(data: bytes, where: str) -> Manifest:
             seconds=float(doc.get("seconds", 0.0)),
             netns=doc.get("netns") if isinstance(doc.get("netns"), str) else None,
             sources=doc["sources"],
-            extra=doc.get("extra") if isinstance(doc.get("extra"), dict) else {},
+            extra=extra if isinstance(extra := doc.get("extra"), dict) else {},
         )
     except (ValueError, TypeError, KeyError) as exc:
         raise BundleError(f"{where}: manifest.json is not a sockdoc manifest ({exc})") from None
@@ -415,6 +415,12 @@ class BundleRoot:
             )
         return Got(key, "absent", None, "not in the bundle", False, 0.0, origin)
 
+    def has(self, key: str) -> bool:
+        """Whether the bundle recorded ``key`` at all (read or not)."""
+        return key in self.sources or any(
+            os.path.isfile(os.path.join(layer, DATA, key)) for layer in self.layers
+        )
+
     def file(self, key: str, path: str, limit: int = FILE_LIMIT, post: Post | None = None) -> Got:
         return self._lookup(key, path)
 
@@ -465,8 +471,8 @@ def unpack(archive: str, into: str) -> str:
     """Unpack a bundle ``.tar.gz`` into directory ``into`` safely (regular files only, no
     absolute or ``..`` names, bounded sizes) and return the bundle directory."""
     try:
-        tar = tarfile.open(archive, "r:*")
-    except FileNotFoundError:
+        tar = tarfile.open(archive, "r:*")  # noqa: SIM115 (closed by the with below)
+    except (FileNotFoundError, PermissionError, IsADirectoryError):
         raise
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise BundleError(f"{archive}: not a readable .tar.gz bundle ({exc})") from None

@@ -15,25 +15,24 @@ from dataclasses import dataclass
 
 from sockdoc.collect import sock_diag
 from sockdoc.parsers.attribution import Attribution, Track, TrackKind, to_json
-from sockdoc.parsers.sock_diag import InetSocket, UnixSocket
+from sockdoc.parsers.sock_diag import inet_name, unix_name
 
 DEFAULT_HZ = 25.0
 MAX_TRACKS = 5000
 BUSY_SHARE = 0.2
-NEAR_FULL = 0.9
+# The kernel refuses a datagram when the memory already charged plus the new one's truesize
+# exceeds the buffer, so "full" means less than one more datagram of room: 10% of the buffer,
+# or 2,304 bytes (the truesize of a ~1.2 KB datagram), whichever is larger.
+MIN_ROOM = 2304
 
 
-def inet_name(s: InetSocket) -> str:
-    addr = f"[{s.local_addr}]" if ":" in s.local_addr else s.local_addr
-    return f"{addr}:{s.local_port}"
+def near_full(used: int, limit: int) -> bool:
+    """True when a buffer of ``limit`` bytes with ``used`` charged has no room for a datagram.
 
-
-def unix_name(s: UnixSocket) -> str:
-    if s.path:
-        return s.path
-    if s.abstract is not None:
-        return "@" + s.abstract
-    return f"unnamed:{s.inode}"
+    >>> near_full(6912, 8192), near_full(100_000, 212_992), near_full(200_000, 212_992)
+    (True, False, True)
+    """
+    return used >= limit - max(limit // 10, MIN_ROOM)
 
 
 @dataclass
@@ -109,10 +108,10 @@ def _round(accs: dict[tuple[str, int], _Acc]) -> None:
             continue
         a.limit = s.mem.rcvbuf
         a.peak = max(a.peak, s.mem.rmem_alloc)
-        a.full += s.mem.rmem_alloc >= NEAR_FULL * s.mem.rcvbuf
+        a.full += near_full(s.mem.rmem_alloc, s.mem.rcvbuf)
         a.send_limit = s.mem.sndbuf
         a.send_peak = max(a.send_peak or 0, s.mem.wmem_alloc)
-        a.send_full += s.mem.wmem_alloc >= NEAR_FULL * s.mem.sndbuf
+        a.send_full += near_full(s.mem.wmem_alloc, s.mem.sndbuf)
         a.drops(s.mem.drops)
 
 

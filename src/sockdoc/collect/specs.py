@@ -70,6 +70,7 @@ def link(ifname: str, attr: str) -> str:
 
 
 LINK_ATTRS = ("speed", "duplex", "operstate")
+NETNS_LINKS = "host/sys/class/net"  # a status only: links not read in another namespace
 OWNERS = "owners"
 ATTRIBUTION = "attribution"
 PROCESSES = "processes"

@@ -10,13 +10,15 @@ rule can say "could not check" instead of "OK".
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
 from sockdoc.collect import specs
-from sockdoc.collect.gather import Collected, DaemonProc, parse_process_table
+from sockdoc.collect.gather import Collected
+from sockdoc.collect.processes import DaemonProc, parse_process_table
 from sockdoc.collect.root import Got, Status
 from sockdoc.parsers.attribution import Attribution, Track, parse_attribution
 from sockdoc.parsers.errors import ParseError
@@ -33,9 +35,11 @@ from sockdoc.parsers.sock_diag import (
     NetlinkError,
     SockDiagParseError,
     UnixSocket,
+    inet_name,
     parse_inet,
     parse_recorded,
     parse_unix,
+    unix_name,
 )
 from sockdoc.parsers.sys_class_net import LinkInfo, link_info
 from sockdoc.parsers.sysctl import Sysctls
@@ -392,13 +396,15 @@ def _qdiscs(b: _Builder) -> tuple[QdiscRate, ...]:
     return tuple(out)
 
 
+def _one_sysctl(name: str, text: str) -> Sysctls:
+    return Sysctls.from_texts({name: text})
+
+
 def _sysctls(b: _Builder) -> Sysctls:
     merged = Sysctls()
-    from dataclasses import replace
-
     for name in specs.SYSCTL_NAMES:
         key = specs.sysctl_key(name)
-        one = b.parse(key, lambda t, n=name: Sysctls.from_texts({n: t}))
+        one = b.parse(key, functools.partial(_one_sysctl, name))
         if one is not None:
             changes = {k: v for k, v in vars(one).items() if v is not None}
             merged = replace(merged, **changes)
@@ -444,13 +450,11 @@ def _inet(
 def _sockets(
     b: _Builder, owners: Owners | None, att: Attribution | None
 ) -> tuple[tuple[Listener, ...], tuple[UdpSocket, ...]]:
-    from sockdoc.collect.sampler import inet_name, unix_name
-
     own = owners.owners if owners is not None else {}
     tracks: dict[tuple[str, int], Track] = {}
     if att is not None:
-        for t in att.tracks:
-            tracks[(t.kind, t.inode)] = t
+        for track in att.tracks:
+            tracks[(track.kind, track.inode)] = track
     listeners: list[Listener] = []
     t0 = {s.inode: s for s in (_inet(b, "s0", "tcp_listen", "tcp") or ())}
     for s in _inet(b, "s1", "tcp_listen", "tcp") or ():
@@ -548,7 +552,8 @@ def _daemons(b: _Builder, host: Mapping[str, Any], seconds: float) -> tuple[Daem
         return ()
     from sockdoc.parsers import proc_pid
 
-    ticks = host.get("clk_tck") if isinstance(host.get("clk_tck"), int) else 100
+    clk = host.get("clk_tck")
+    ticks = clk if isinstance(clk, int) and clk > 0 else 100
     by_daemon: dict[str, list[DaemonProc]] = {}
     for p in table:
         by_daemon.setdefault(p.daemon, []).append(p)
@@ -569,7 +574,7 @@ def _daemons(b: _Builder, host: Mapping[str, Any], seconds: float) -> tuple[Daem
             st1 = b.parse(specs.proc_pid(p.pid, "stat", "s1"), proc_pid.parse_stat)
             cpu = None
             if st0 is not None and st1 is not None and seconds > 0:
-                cpu = proc_pid.cpu_percent(st0, st1, seconds, int(ticks))
+                cpu = proc_pid.cpu_percent(st0, st1, seconds, ticks)
             cmd = b.parse(specs.proc_pid(p.pid, "cmdline"), lambda t: t.replace("\0", " ").strip())
             detailed.append(
                 Proc(
@@ -593,28 +598,36 @@ def _daemons(b: _Builder, host: Mapping[str, Any], seconds: float) -> tuple[Daem
     return tuple(daemons)
 
 
+def _pool_file(path: str, text: str) -> tuple[Any, ...]:
+    from sockdoc.parsers import phpfpm_conf
+
+    return phpfpm_conf.parse_pool_file(text, path)
+
+
 def _configs(b: _Builder) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    if not any(k.startswith(("cmd/doveconf", "cmd/named-checkconf", "cmd/nginx-T", "conf/"))
-               for k in b.c.got):
+    if not any(
+        k.startswith(("cmd/doveconf", "cmd/named-checkconf", "cmd/nginx-T", "conf/"))
+        for k in b.c.got
+    ):
         return out
     from sockdoc.parsers import doveconf, named_conf, nginx_conf, phpfpm_conf
 
-    dove = b.parse(specs.daemon_command("doveconf-a"), doveconf.parse)
-    dove_n = b.parse(specs.daemon_command("doveconf-n"), doveconf.parse)
+    dove = b.parse(specs.daemon_command("doveconf-a"), doveconf.parse_doveconf)
+    dove_n = b.parse(specs.daemon_command("doveconf-n"), doveconf.parse_doveconf)
     if dove is not None or dove_n is not None:
         out["dovecot"] = dove if dove is not None else dove_n
         out["dovecot-n"] = dove_n
-    bind = b.parse(specs.daemon_command("named-checkconf"), named_conf.parse)
+    bind = b.parse(specs.daemon_command("named-checkconf"), named_conf.parse_named_conf)
     if bind is not None:
         out["bind"] = bind
-    ng = b.parse(specs.daemon_command("nginx-T"), nginx_conf.parse)
+    ng = b.parse(specs.daemon_command("nginx-T"), nginx_conf.parse_nginx_dump)
     if ng is not None:
         out["nginx"] = ng
     pools = []
     listing = b.c.get("conf/php-fpm/list")
     for i, path in enumerate(listing.text().splitlines()):
-        got = b.parse(specs.phpfpm_pool(i), lambda t, p=path: phpfpm_conf.parse(t, p))
+        got = b.parse(specs.phpfpm_pool(i), functools.partial(_pool_file, path))
         if got is not None:
             pools.extend(got)
     if pools:
@@ -675,6 +688,16 @@ def build(c: Collected) -> HostFacts:
         sources=(),
         owners_denied=owners.denied if owners is not None else 0,
     )
-    from dataclasses import replace
-
+    if owners is not None and owners.denied:
+        unowned = sum(1 for s in (*listeners, *udp) if s.owner is None)
+        if unowned:
+            g = c.get(specs.OWNERS)
+            b.states[specs.OWNERS] = SourceState(
+                specs.OWNERS,
+                "denied",
+                f"the open files of {owners.denied} processes could not be read, so "
+                f"{unowned} sockets have no known owner",
+                True,
+                g.origin,
+            )
     return replace(facts, sources=tuple(b.states.values()))

@@ -10,9 +10,9 @@ format (JSON) and its parser.
 A listener is *full* when its accept queue is longer than its backlog: the kernel refuses the
 next connection once ``sk_ack_backlog > sk_max_ack_backlog`` (``sk_acceptq_is_full()``,
 include/net/sock.h; ``unix_recvq_full()`` for UNIX sockets). A UDP socket's receive side is
-near full when the memory charged to it reaches 90% of ``SO_RCVBUF`` (a datagram is admitted
-only if it fits whole, so the last few KB are never used), its send side likewise with
-``SO_SNDBUF``.
+full when the memory charged to it leaves no room for one more datagram (a datagram is
+admitted only if it fits whole; see ``near_full()`` in the sampler), its send side likewise
+with ``SO_SNDBUF``.
 
 Sample content::
 

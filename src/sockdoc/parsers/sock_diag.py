@@ -530,3 +530,18 @@ def parse_recorded(blob: bytes, parse: Callable[[bytes], Dump[S]]) -> tuple[S, .
     for chunk in unframe(blob):
         found.extend(parse(chunk).sockets)
     return tuple(found)
+
+
+def inet_name(s: InetSocket) -> str:
+    """``addr:port`` of a socket's local end, IPv6 in brackets (as ``ss`` prints it)."""
+    addr = f"[{s.local_addr}]" if ":" in s.local_addr else s.local_addr
+    return f"{addr}:{s.local_port}"
+
+
+def unix_name(s: UnixSocket) -> str:
+    """A UNIX socket's path, ``@name`` for an abstract one, else ``unnamed:INODE``."""
+    if s.path:
+        return s.path
+    if s.abstract is not None:
+        return "@" + s.abstract
+    return f"unnamed:{s.inode}"

@@ -86,9 +86,9 @@ def render(d: Diagnosis, c: Console, verbose: bool = False) -> None:
             f"[bold]Could not check[/bold] ({len(d.not_checked)} checks, "
             f"{len(d.unavailable)} sources)"
         )
-        for n in d.not_checked:
-            root = " [yellow](run as root)[/yellow]" if n.needs_root else ""
-            c.print(f"  [yellow]--[/yellow] {n.rule}: {escape(n.reason)}{root}")
+        for nc in d.not_checked:
+            root = " [yellow](run as root)[/yellow]" if nc.needs_root else ""
+            c.print(f"  [yellow]--[/yellow] {nc.rule}: {escape(nc.reason)}{root}")
         shown = d.unavailable if verbose else d.unavailable[:MAX_UNAVAILABLE_SHOWN]
         for s in shown:
             root = " [yellow](needs root)[/yellow]" if s.needs_root else ""

@@ -13,6 +13,7 @@ from __future__ import annotations
 from sockdoc.causes import CAUSES, Cause
 from sockdoc.facts.host import HostFacts
 from sockdoc.matchers.base import Confidence, Severity
+from sockdoc.matchers.catalogue import default
 from sockdoc.rules.base import Evidence, Finding, Fix, Subject, upgrade
 
 UNEXPLAINED = "log-unexplained"
@@ -76,10 +77,11 @@ def correlate(facts: HostFacts, findings: list[Finding]) -> list[Finding]:
     daemons = dict(logs.by_daemon)
     out: list[Finding] = []
     explained: set[str] = set()
-    for f in findings:
-        ev = _log_evidence(facts, EXPLAINS.get(f.cause, frozenset({f.cause})))
-        if ev and f.severity is not Severity.INFO and _daemon_matches(f, daemons):
-            explained.update(e.name.removeprefix("log lines: ") for e in ev)
+    for finding in findings:
+        f = finding
+        logged = _log_evidence(facts, EXPLAINS.get(f.cause, frozenset({f.cause})))
+        if logged and f.severity is not Severity.INFO and _daemon_matches(f, daemons):
+            explained.update(e.name.removeprefix("log lines: ") for e in logged)
             f = Finding(
                 f.rule,
                 f.title,
@@ -90,7 +92,7 @@ def correlate(facts: HostFacts, findings: list[Finding]) -> list[Finding]:
                 f.explanation,
                 f.evidence,
                 f.fix,
-                ev,
+                logged,
             )
         out.append(f)
     for cause_id, n in logs.by_cause:
@@ -102,7 +104,7 @@ def correlate(facts: HostFacts, findings: list[Finding]) -> list[Finding]:
             continue
         sigs = [(s, c) for s, c in logs.by_signature if s in _signatures_of(logs, cause_id)]
         example = next((logs.example_for(s) for s, _ in sigs if logs.example_for(s)), None)
-        ev = [Evidence("log lines", n, "lines", "logs")]
+        ev: list[Evidence] = [Evidence("log lines", n, "lines", "logs")]
         ev += [Evidence(f"signature {s}", c, "lines", "logs") for s, c in sigs[:5]]
         if example:
             ev.append(Evidence("example", example[:300], "", "logs"))
@@ -129,6 +131,4 @@ def correlate(facts: HostFacts, findings: list[Finding]) -> list[Finding]:
 
 
 def _signatures_of(logs: object, cause_id: str) -> set[str]:
-    from sockdoc.matchers.catalogue import default
-
     return {s.id for s in default().signatures() if s.cause.value == cause_id}

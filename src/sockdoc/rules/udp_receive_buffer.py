@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sockdoc.causes import Cause
-from sockdoc.facts.host import HostFacts
+from sockdoc.facts.host import HostFacts, UdpSocket
 from sockdoc.matchers.base import Confidence, Severity
 from sockdoc.rules._common import MAX_BUFFER, counter_evidence, owner_text, sampled, socket_subject
 from sockdoc.rules.base import (
@@ -46,7 +46,7 @@ def check(f: HostFacts) -> Iterator[Outcome]:
         total = sum(r.after for c in COUNTERS if (r := f.rate(c)) is not None)
         yield Ok(ID, f"UDP receive-buffer errors: none in {f.seconds:.1f} s ({total:,} since boot)")
         return
-    subjects = dropping or [None]
+    subjects: list[UdpSocket | None] = list(dropping) or [None]
     for u in subjects:
         ev = list(counter_evidence(f, *COUNTERS))
         ev.append(
