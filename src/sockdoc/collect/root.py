@@ -475,7 +475,8 @@ def unpack(archive: str, into: str) -> str:
     except (FileNotFoundError, PermissionError, IsADirectoryError):
         raise
     except (tarfile.TarError, OSError, EOFError) as exc:
-        raise BundleError(f"{archive}: not a readable .tar.gz bundle ({exc})") from None
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BundleError(f"{archive}: not a readable .tar.gz bundle ({first})") from None
     with tar:
         count = 0
         top: str | None = None
@@ -501,7 +502,8 @@ def unpack(archive: str, into: str) -> str:
         except (tarfile.TarError, EOFError, OSError) as exc:
             if isinstance(exc, FileNotFoundError | PermissionError):
                 raise
-            raise BundleError(f"{archive}: damaged bundle ({exc})") from None
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise BundleError(f"{archive}: damaged bundle ({first})") from None
     if top is None:
         raise BundleError(f"{archive}: empty archive")
     directory = os.path.join(into, top)

@@ -574,7 +574,10 @@ def _daemons(b: _Builder, host: Mapping[str, Any], seconds: float) -> tuple[Daem
             st1 = b.parse(specs.proc_pid(p.pid, "stat", "s1"), proc_pid.parse_stat)
             cpu = None
             if st0 is not None and st1 is not None and seconds > 0:
-                cpu = proc_pid.cpu_percent(st0, st1, seconds, ticks)
+                try:
+                    cpu = proc_pid.cpu_percent(st0, st1, seconds, ticks)
+                except ValueError:  # the pid was reused between the two samples
+                    cpu = None
             cmd = b.parse(specs.proc_pid(p.pid, "cmdline"), lambda t: t.replace("\0", " ").strip())
             detailed.append(
                 Proc(
@@ -598,12 +601,6 @@ def _daemons(b: _Builder, host: Mapping[str, Any], seconds: float) -> tuple[Daem
     return tuple(daemons)
 
 
-def _pool_file(path: str, text: str) -> tuple[Any, ...]:
-    from sockdoc.parsers import phpfpm_conf
-
-    return phpfpm_conf.parse_pool_file(text, path)
-
-
 def _configs(b: _Builder) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if not any(
@@ -624,14 +621,21 @@ def _configs(b: _Builder) -> dict[str, Any]:
     ng = b.parse(specs.daemon_command("nginx-T"), nginx_conf.parse_nginx_dump)
     if ng is not None:
         out["nginx"] = ng
-    pools = []
     listing = b.c.get("conf/php-fpm/list")
+    files = []
     for i, path in enumerate(listing.text().splitlines()):
-        got = b.parse(specs.phpfpm_pool(i), functools.partial(_pool_file, path))
-        if got is not None:
-            pools.extend(got)
+        got = b.c.get(specs.phpfpm_pool(i))
+        if got.ok:
+            files.append((path, got.text()))
+    pools: tuple[Any, ...] = ()
+    if files:
+        # pools may span files (php-fpm includes them in sorted order): parse them together
+        try:
+            pools = phpfpm_conf.parse_pool_files(files)
+        except ParseError as exc:
+            b.fail(listing, exc)
     if pools:
-        out["php-fpm"] = tuple(pools)
+        out["php-fpm"] = pools
     return out
 
 
@@ -640,8 +644,8 @@ def _bind_stats(b: _Builder, seconds: float) -> dict[str, Rate]:
         return {}
     from sockdoc.parsers import bind_stats
 
-    a = b.parse(specs.bind_stats("s0") + "0", bind_stats.parse)
-    z = b.parse(specs.bind_stats("s1") + "0", bind_stats.parse)
+    a = b.parse(specs.bind_stats("s0") + "0", bind_stats.parse_bind_stats)
+    z = b.parse(specs.bind_stats("s1") + "0", bind_stats.parse_bind_stats)
     if z is None:
         return {}
     counters = {**z.nsstats, **z.sockstats}
@@ -689,7 +693,9 @@ def build(c: Collected) -> HostFacts:
         owners_denied=owners.denied if owners is not None else 0,
     )
     if owners is not None and owners.denied:
-        unowned = sum(1 for s in (*listeners, *udp) if s.owner is None)
+        unowned = sum(1 for x in listeners if x.owner is None) + sum(
+            1 for u in udp if u.owner is None
+        )
         if unowned:
             g = c.get(specs.OWNERS)
             b.states[specs.OWNERS] = SourceState(
