@@ -1,5 +1,5 @@
-"""Cost of sockdoc's socket evidence (netlink sock_diag) against ``ss``, on a host with many
-established TCP connections.
+"""Cost of ``sockdoc check`` and of its socket evidence (netlink sock_diag) against ``ss``, on a
+host with many established TCP connections.
 
 Opens LISTENERS listening sockets and CONNECTIONS established connections to them, all on
 127.0.0.1 (both ends are in this namespace: twice as many TCP sockets), then times, warm, ours
@@ -9,9 +9,13 @@ and the reference taking turns, the median of RUNS each:
   number of connections (5 x RUNS turns; also 5 x RUNS calls back to back), with ``ss -ltn``
   beside it for reference;
 - our full dump and parse (``tcp_all()``) against ``ss -tan`` plus a minimal parse of its text
-  into (state, recv-q, send-q, local, port, peer, port) tuples: target ours <= 0.8x of ss.
+  into (state, recv-q, send-q, local, port, peer, port) tuples: target ours <= 0.8x of ss;
+- the cheap kernel counters (/proc/net/snmp, netstat, snmp6, sockstat, softnet_stat, dev) read
+  through the live Root and parsed: target < 1 ms;
+- ``sockdoc check --interval 2`` as a whole command, start-up included (median of 3): target
+  <= 3 s wall, with and without the default log scan.
 
-    python bench/sock_diag_bench.py [--connections 20000] [--listeners 1000] [--runs 7]
+    python bench/check_bench.py [--connections 100000] [--listeners 1000] [--runs 7]
 
 The connections are held by forked processes of up to RLIMIT_NOFILE descriptors each (the
 soft limit is raised to the hard one; raising the hard limit would need CAP_SYS_RESOURCE).
@@ -33,7 +37,22 @@ from collections.abc import Callable, Sized
 from pathlib import Path
 from typing import NamedTuple
 
+from sockdoc.collect import specs
+from sockdoc.collect.root import LiveRoot
 from sockdoc.collect.sock_diag import tcp_all, tcp_listeners
+from sockdoc.parsers.proc_dev import parse_dev
+from sockdoc.parsers.proc_snmp import parse_netstat, parse_snmp, parse_snmp6
+from sockdoc.parsers.proc_sockstat import parse_sockstat
+from sockdoc.parsers.proc_softnet import parse_softnet
+
+_PARSERS: dict[str, Callable[[str], object]] = {
+    "snmp": parse_snmp,
+    "netstat": parse_netstat,
+    "snmp6": parse_snmp6,
+    "sockstat": parse_sockstat,
+    "softnet_stat": parse_softnet,
+    "dev": parse_dev,
+}
 
 _LINGER_RST = struct.pack("ii", 1, 0)
 _MAX_CONNECTIONS = 500_000
@@ -169,9 +188,39 @@ def ss_ltn() -> list[bytes]:
     return out.splitlines()[1:]
 
 
+def proc_counters_ms(runs: int) -> float:
+    """Median time to read and parse the cheap /proc counters once, as check does."""
+    root = LiveRoot()
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        for name, parse in _PARSERS.items():
+            got = root.file(specs.proc_net("s0", name), f"/proc/net/{name}")
+            parse(got.text())
+        times.append((time.perf_counter() - t0) * 1000)
+    root.close()
+    return statistics.median(times)
+
+
+def check_wall_s(extra: list[str], runs: int = 3) -> float:
+    """Median wall time of a whole ``sockdoc check --interval 2`` (start-up included)."""
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "sockdoc", "check", "--interval", "2", "--json", *extra],
+            capture_output=True,
+            check=False,
+        )
+        times.append(time.perf_counter() - t0)
+        if done.returncode not in (0, 1):
+            raise SystemExit(f"sockdoc check failed: {done.stderr.decode()[-500:]}")
+    return statistics.median(times)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--connections", type=int, default=20_000)
+    ap.add_argument("--connections", type=int, default=100_000)
     ap.add_argument("--listeners", type=int, default=1_000)
     ap.add_argument("--runs", type=int, default=7)
     args = ap.parse_args()
@@ -202,6 +251,14 @@ def main() -> None:
         print(f"full dump + parse   ours {full.ours_ms:8.2f} ms  ({full.ours_n} sockets)")
         print(f"  ss -tan + text parse   {full.theirs_ms:8.2f} ms  ({full.theirs_n} sockets)")
         print(f"ratio ours / ss          {full.ours_ms / full.theirs_ms:8.2f}  (target <= 0.8)")
+        counters = proc_counters_ms(10 * args.runs)
+        print(f"/proc counters read + parse {counters:6.2f} ms  (target < 1 ms)")
+        quiet = check_wall_s(["--no-logs"])
+        logs = check_wall_s([])
+        print(
+            f"sockdoc check --interval 2  {quiet:6.2f} s wall without logs, {logs:.2f} s with"
+            " the default log scan (target <= 3 s)"
+        )
     finally:
         release(holders)
         for sock in listeners:
