@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from sockdoc.collect import specs
 from sockdoc.collect.processes import DaemonProc, config_flag
 from sockdoc.collect.root import Recorder
+from sockdoc.parsers import doveconf, named_conf, nginx_conf, phpfpm_conf
 from sockdoc.parsers.errors import ParseError
 
 PHP_POOLS = "/etc/php/*/fpm/pool.d/*.conf"
@@ -66,8 +67,6 @@ def collect(rec: Recorder, table: Sequence[DaemonProc], pids: Sequence[int]) -> 
     urls: list[str] = []
     bind = _main(table, "bind")
     if bind is not None:
-        from sockdoc.parsers import named_conf
-
         conf = _conf_file(rec, bind.pid)
         argv = ["named-checkconf", "-p", *([conf] if conf else [])]
         got = rec.command(
@@ -84,8 +83,6 @@ def collect(rec: Recorder, table: Sequence[DaemonProc], pids: Sequence[int]) -> 
                 urls = [_stats_url(c.address, c.port) for c in cfg.statistics_channels][:2]
     dovecot = _main(table, "dovecot")
     if dovecot is not None:
-        from sockdoc.parsers import doveconf
-
         conf = _conf_file(rec, dovecot.pid)
         base = ["doveconf", *(["-c", conf] if conf else [])]
         post = _text_post(doveconf.redact_doveconf)
@@ -93,14 +90,10 @@ def collect(rec: Recorder, table: Sequence[DaemonProc], pids: Sequence[int]) -> 
         rec.command(specs.daemon_command("doveconf-a"), [*base, "-a"], post=post)
     nginx = _main(table, "nginx")
     if nginx is not None:
-        from sockdoc.parsers import nginx_conf
-
         conf = _conf_file(rec, nginx.pid)
         argv = ["nginx", "-T", *(["-c", conf] if conf else [])]
         rec.command(specs.daemon_command("nginx-T"), argv, post=_text_post(nginx_conf.redact_nginx))
     if "php-fpm" in daemons:
-        from sockdoc.parsers import phpfpm_conf
-
         listing = rec.compute(
             "conf/php-fpm/list", PHP_POOLS, lambda: "\n".join(_pool_files()).encode()
         )

@@ -20,6 +20,7 @@ from sockdoc.collect import specs
 from sockdoc.collect.gather import Collected
 from sockdoc.collect.processes import DaemonProc, parse_process_table
 from sockdoc.collect.root import Got, Status
+from sockdoc.parsers import bind_stats, doveconf, named_conf, nginx_conf, phpfpm_conf, proc_pid
 from sockdoc.parsers.attribution import Attribution, Track, parse_attribution
 from sockdoc.parsers.errors import ParseError
 from sockdoc.parsers.owners import Owner, Owners, parse_owners
@@ -550,8 +551,6 @@ def _daemons(b: _Builder, host: Mapping[str, Any], seconds: float) -> tuple[Daem
     table: tuple[DaemonProc, ...] = b.parse(specs.PROCESSES, parse_process_table) or ()
     if not table:
         return ()
-    from sockdoc.parsers import proc_pid
-
     clk = host.get("clk_tck")
     ticks = clk if isinstance(clk, int) and clk > 0 else 100
     by_daemon: dict[str, list[DaemonProc]] = {}
@@ -608,8 +607,6 @@ def _configs(b: _Builder) -> dict[str, Any]:
         for k in b.c.got
     ):
         return out
-    from sockdoc.parsers import doveconf, named_conf, nginx_conf, phpfpm_conf
-
     dove = b.parse(specs.daemon_command("doveconf-a"), doveconf.parse_doveconf)
     dove_n = b.parse(specs.daemon_command("doveconf-n"), doveconf.parse_doveconf)
     if dove is not None or dove_n is not None:
@@ -642,8 +639,6 @@ def _configs(b: _Builder) -> dict[str, Any]:
 def _bind_stats(b: _Builder, seconds: float) -> dict[str, Rate]:
     if specs.bind_stats("s1") + "0" not in b.c.got:
         return {}
-    from sockdoc.parsers import bind_stats
-
     a = b.parse(specs.bind_stats("s0") + "0", bind_stats.parse_bind_stats)
     z = b.parse(specs.bind_stats("s1") + "0", bind_stats.parse_bind_stats)
     if z is None:
