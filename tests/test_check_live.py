@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,8 @@ def in_child(fn: Callable[[], Any]) -> Any:
             os.close(read_fd)
             os.write(write_fd, json.dumps(fn()).encode())
             code = 0
+        except BaseException:
+            traceback.print_exc()
         finally:
             os._exit(code)
     os.close(write_fd)
@@ -154,3 +157,13 @@ def test_unprivileged_run_reports_denied_sources(overflowing: tuple[str, dict[st
     assert unix["subject"]["name"] == info["unix"]
     assert unix["subject"]["pid"] is None
     assert any("run as root" in str(e["value"]) for e in unix["evidence"])
+
+
+def test_pid_selects_the_namespace_of_a_process(overflowing: tuple[str, dict[str, Any]]) -> None:
+    _ns, info = overflowing
+    run = run_sockdoc("check", "--pid", str(info["pid"]), "--json", "--no-logs",
+                      "--interval", "0.5")
+    assert run.returncode == 1, run.stderr
+    doc = json.loads(run.stdout)
+    assert doc["netns"] == f"pid:{info['pid']}"
+    assert ("unix-listen-queue-full", info["unix"], info["pid"]) in subjects(doc)

@@ -113,4 +113,4 @@ def _stats_url(addr: str, port: int) -> str:
     elif addr in ("::", "[::]"):
         addr = "::1"
     host = f"[{addr}]" if ":" in addr and not addr.startswith("[") else addr
-    return f"http://{host}:{port}/json/v1/server"
+    return f"http://{host}:{port}/json/v1/net"

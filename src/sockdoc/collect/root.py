@@ -238,7 +238,7 @@ class LiveRoot:
         started = time.monotonic()
         try:
             data = fn()
-        except (OSError, TimeoutError) as exc:
+        except Exception as exc:  # a collector's bug or a library's surprise is one source lost
             status, reason, root = status_of(exc)
             return Got(key, status, None, reason, root, time.monotonic() - started, origin)
         return Got(key, "ok", data, "", False, time.monotonic() - started, origin)
