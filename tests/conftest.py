@@ -6,3 +6,6 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+# scenario scripts run inside network namespaces as programs, not as test modules
+collect_ignore = ["scenarios"]

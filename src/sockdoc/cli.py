@@ -137,6 +137,29 @@ def signatures(as_json: bool) -> None:
     _console().print(table)
 
 
+@cli.command("rules")
+@click.option("--json", "as_json", is_flag=True, help="The rules with their documentation.")
+def rules_command(as_json: bool) -> None:
+    """List the diagnosis rules 'check' runs (their ids are stable)."""
+    from sockdoc.rules import all_rules
+
+    if as_json:
+        doc = [
+            {"rule": r.id, "title": r.title, "cause": r.cause.value, "doc": r.doc}
+            for r in all_rules()
+        ]
+        click.echo(json.dumps(doc, indent=2))
+        return
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    table.add_column("rule", no_wrap=True)
+    table.add_column("cause", no_wrap=True)
+    table.add_column("what it finds", overflow="fold")
+    for r in all_rules():
+        first = r.doc.split("\n", 1)[0] if r.doc else r.title
+        table.add_row(r.id, r.cause.value, first)
+    _console().print(table)
+
+
 PROGRESS_MIN = 100 << 20  # a progress bar for inputs that take more than a few seconds
 
 

@@ -13,7 +13,7 @@ Examples:
 ...     '{"unix-listen-queue-full": 23}, "signatures": {"dovecot.net-connect-unix-eagain": 23}}],'
 ...     ' "examples": {}}')
 >>> d.matched, d.incidents[0].count, d.incidents[0].start
-(23, 23, 1763694000.0)
+(23, 23, 1795230000.0)
 >>> d.count_for_cause("unix-listen-queue-full")
 23
 """

@@ -36,10 +36,8 @@ def _finding(c: Console, n: int, f: Finding) -> None:
     head.append(f" {sev.upper()} ", style=_STYLE.get(sev, ""))
     head.append(f" {f.title}", style="bold")
     c.print(head)
-    c.print(
-        f"   [dim]{f.rule} · {f.cause.value} · confidence {f.confidence.value} · "
-        f"{escape(str(f.subject))}[/dim]"
-    )
+    ids = f.rule if f.rule == f.cause.value else f"{f.rule} · {f.cause.value}"
+    c.print(f"   [dim]{ids} · confidence {f.confidence.value} · {escape(str(f.subject))}[/dim]")
     c.print(f"   {escape(f.explanation)}", soft_wrap=False, overflow="fold")
     if f.evidence:
         c.print("   [bold]evidence[/bold]")
