@@ -3,6 +3,7 @@ them. Needs root: outside CI a test skips with the reason; under CI=true it fail
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -44,14 +45,12 @@ def namespace(prefix: str = "sdtest") -> Iterator[str]:
         yield name
     finally:
         pids = subprocess.run(
-            ["ip", "netns", "pids", name], capture_output=True, text=True, timeout=10
+            ["ip", "netns", "pids", name], capture_output=True, text=True, timeout=10, check=False
         ).stdout.split()
         for pid in pids:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pid), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10)
+        subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True, timeout=10)
 
 
 class Scenario:
@@ -85,7 +84,11 @@ class Scenario:
 
 def run_sockdoc(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "sockdoc", *args], capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "sockdoc", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 

@@ -23,8 +23,10 @@ BASE = RULES_DIR / "base"
 
 
 def facts_for(*overlays: Path | str) -> HostFacts:
-    layers = [str(BASE), *(str(RULES_DIR / o) if not Path(o).is_absolute() else str(o)
-                           for o in overlays)]
+    layers = [
+        str(BASE),
+        *(str(RULES_DIR / o) if not Path(o).is_absolute() else str(o) for o in overlays),
+    ]
     return build(gather(BundleRoot(layers), GatherOptions()))
 
 
@@ -35,7 +37,9 @@ def rule(rule_id: str) -> Rule:
     raise KeyError(rule_id)
 
 
-def outcomes(rule_id: str, *overlays: Path | str) -> tuple[list[Finding], list[Ok], list[NotChecked]]:
+def outcomes(
+    rule_id: str, *overlays: Path | str
+) -> tuple[list[Finding], list[Ok], list[NotChecked]]:
     return run_rule(rule(rule_id), facts_for(*overlays))
 
 

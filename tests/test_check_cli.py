@@ -13,8 +13,13 @@ BASE = FIXTURES / "rules" / "base"
 
 
 def sockdoc(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "sockdoc", *args], capture_output=True,
-                          text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "sockdoc", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_quiet_bundle_exits_0_and_says_what_was_checked() -> None:
@@ -30,8 +35,10 @@ def test_findings_exit_1_and_fail_on_raises_the_bar() -> None:
     assert run.returncode == 1
     doc = json.loads(run.stdout)
     assert doc["source"] == "bundle"
-    assert {f["rule"] for f in doc["findings"]} >= {"unix-listen-queue-full",
-                                                    "udp-receive-buffer-errors"}
+    assert {f["rule"] for f in doc["findings"]} >= {
+        "unix-listen-queue-full",
+        "udp-receive-buffer-errors",
+    }
     for f in doc["findings"]:
         assert {"rule", "cause", "severity", "confidence", "subject", "evidence", "fix"} <= set(f)
         assert f["subject"]["pid"] is not None and f["subject"]["program"]

@@ -161,8 +161,9 @@ def test_unprivileged_run_reports_denied_sources(overflowing: tuple[str, dict[st
 
 def test_pid_selects_the_namespace_of_a_process(overflowing: tuple[str, dict[str, Any]]) -> None:
     _ns, info = overflowing
-    run = run_sockdoc("check", "--pid", str(info["pid"]), "--json", "--no-logs",
-                      "--interval", "0.5")
+    run = run_sockdoc(
+        "check", "--pid", str(info["pid"]), "--json", "--no-logs", "--interval", "0.5"
+    )
     assert run.returncode == 1, run.stderr
     doc = json.loads(run.stdout)
     assert doc["netns"] == f"pid:{info['pid']}"

@@ -59,8 +59,9 @@ def test_command_statuses(live: LiveRoot) -> None:
     assert failed.status == "error" and failed.reason == "broken config"
     slow = live.command("k", [sys.executable, "-c", "import time; time.sleep(30)"], timeout=0.5)
     assert slow.status == "timeout" and "0.5 s" in slow.reason
-    redacted = live.command("k", [sys.executable, "-c", "print('pw=1')"],
-                            post=lambda b: b.replace(b"1", b"<redacted>"))
+    redacted = live.command(
+        "k", [sys.executable, "-c", "print('pw=1')"], post=lambda b: b.replace(b"1", b"<redacted>")
+    )
     assert redacted.text() == "pw=<redacted>\n"
 
 
@@ -87,8 +88,9 @@ def test_bundle_replays_data_and_statuses(tmp_path: Path) -> None:
         assert root.file("a/b", "ignored").ok
         gone = root.command("cmd/none", ["x"])
         assert (gone.status, gone.reason) == ("absent", "sockdoc-no-such-tool is not installed")
-        assert root.file("never", "x") == Got("never", "absent", None, "not in the bundle",
-                                              False, 0.0, "x")
+        assert root.file("never", "x") == Got(
+            "never", "absent", None, "not in the bundle", False, 0.0, "x"
+        )
         assert root.manifest is not None and root.manifest.sources["a/b"]["sha256"]
 
 
@@ -121,9 +123,8 @@ def _tar(tmp_path: Path, members: dict[str, bytes]) -> str:
 )
 def test_unsafe_or_foreign_archives_are_refused(tmp_path: Path, members: dict[str, bytes]) -> None:
     path = _tar(tmp_path, members)
-    with pytest.raises(BundleError):
-        with bundle.opened(path) as root:
-            BundleRoot(root.layers)
+    with pytest.raises(BundleError), bundle.opened(path) as root:
+        BundleRoot(root.layers)
     assert not (tmp_path / "escape").exists()
 
 

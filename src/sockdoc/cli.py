@@ -41,6 +41,7 @@ from sockdoc.report import (
     scan_terminal,
     terminal,
 )
+from sockdoc.rules import all_rules
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
 
@@ -141,8 +142,6 @@ def signatures(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="The rules with their documentation.")
 def rules_command(as_json: bool) -> None:
     """List the diagnosis rules 'check' runs (their ids are stable)."""
-    from sockdoc.rules import all_rules
-
     if as_json:
         doc = [
             {"rule": r.id, "title": r.title, "cause": r.cause.value, "doc": r.doc}

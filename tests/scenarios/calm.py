@@ -33,8 +33,18 @@ for s in (unix, tcp, rx):
     sel.register(s, selectors.EVENT_READ)
 with open("/proc/self/comm") as f:
     comm = f.read().strip()
-print(json.dumps({"pid": os.getpid(), "comm": comm, "unix": path, "tcp": "127.0.0.1:7070",
-                  "udp": "127.0.0.1:5353"}), flush=True)
+print(
+    json.dumps(
+        {
+            "pid": os.getpid(),
+            "comm": comm,
+            "unix": path,
+            "tcp": "127.0.0.1:7070",
+            "udp": "127.0.0.1:5353",
+        }
+    ),
+    flush=True,
+)
 held = []
 received = 0
 deadline = time.monotonic() + seconds
