@@ -89,7 +89,6 @@ def nofile_fix(unit: str, want: int, why: str) -> Fix:
                 f"systemctl daemon-reload && systemctl restart {unit}",
             ),
         ),
-        commands=(f"systemctl daemon-reload && systemctl restart {unit}",),
     )
 
 
@@ -117,7 +116,6 @@ def _finding(f: HostFacts, d: Daemon, worst: Proc, over: list[Proc]) -> Finding:
                     "nginx -t && systemctl reload nginx",
                 ),
             ),
-            commands=fix.commands,
         )
     evidence = [
         Evidence("open descriptors", worst.open_fds, "", f"/proc/{worst.pid}/fd ({worst.comm})"),

@@ -6,20 +6,23 @@ cut is fixed for the socket's life: raising the sysctl later helps only once the
 ``listen()`` again (a restart). So a backlog set in a daemon's configuration can be a number
 that never took effect: nginx ``listen ... backlog=N`` (src/core/ngx_connection.c), php-fpm
 ``listen.backlog`` (sapi/fpm/fpm/fpm_sockets.c), and Dovecot, which gives each service's
-sockets ``process_limit * client_limit`` (at least 4; src/master/service-listen.c). A burst
-longer than the granted queue is refused (UNIX: EAGAIN) or dropped (TCP: ``ListenOverflows``).
+sockets ``process_limit * client_limit`` (at least 4, and at most 511 up to 2.2.25;
+src/master/service-listen.c). A burst longer than the granted queue is refused (UNIX: EAGAIN)
+or dropped (TCP: ``ListenOverflows``).
 
 Proof: the socket's backlog as the kernel reports it (``ss -l`` Send-Q, read with sock_diag)
 equals ``net.core.somaxconn`` and is below what the configuration asks; or any listener at
 exactly ``net.core.somaxconn`` that the sampler saw full. Severity: error when that listener
 was seen full; warning when an explicit setting (nginx ``backlog=``, php-fpm
 ``listen.backlog``) is cut; info when only a default or derived value is (nginx's 511, a
-Dovecot mail service's limits product). Dovecot's internal services (config, anvil, dict...)
-ask for 100,000 by default and are only reported when full. php-fpm's ``listen.backlog = -1``
-(its default since PHP 8.2) means "as much as the kernel allows" and is not a cut.
+Dovecot mail service's limits product). Dovecot's internal services (config, anvil,
+dict...), and any service whose product exceeds 65,536 (a login service in high-performance
+mode: 100 x 1000), are only reported when full. php-fpm's ``listen.backlog = -1`` (its
+default since PHP 8.2) means "as much as the kernel allows" and is not a cut.
 
-Fix: ``net.core.somaxconn`` set to the power of two at or above the requested backlog, then a
-restart of the daemon so that it listens again.
+Fix: ``net.core.somaxconn`` set to the power of two at or above the requested backlog (at
+most 65,536 for a derived request such as Dovecot's), then a restart of the daemon so that
+it listens again.
 """
 
 from __future__ import annotations
@@ -32,10 +35,10 @@ from sockdoc.facts.host import HostFacts, Listener
 from sockdoc.matchers.base import Confidence, Severity
 from sockdoc.parsers import doveconf
 from sockdoc.parsers.doveconf import DovecotConfig
-from sockdoc.parsers.errors import ParseError
 from sockdoc.parsers.nginx_conf import NginxConfig
 from sockdoc.parsers.phpfpm_conf import PhpFpmPool
 from sockdoc.rules._common import owner_text, sampled, socket_subject
+from sockdoc.rules._dovecot import Dovecot, version_tuple
 from sockdoc.rules.base import (
     Evidence,
     Finding,
@@ -52,9 +55,11 @@ ID = "listen-backlog-capped"
 UNIX_KEY = "s1/sock_diag/unix_listen"
 TCP_KEY = "s1/sock_diag/tcp_listen"
 SOMAXCONN_KEY = "proc/sys/net/core/somaxconn"
-# Dovecot's default for "listen" (src/master/master-settings.c): every IPv4 and IPv6 address
-DOVECOT_LISTEN = "*, ::"
-DOVECOT_BASE_DIR = "/run/dovecot"
+# Dovecot up to 2.2.25 capped the product itself (src/master/service-listen.c MAX_BACKLOG)
+DOVECOT_OLD_MAX = 511
+# What a derived request (Dovecot's process_limit x client_limit, 100,000 by default) is met
+# with at most: a deeper queue only hides a server that has stopped accepting.
+MAX_DERIVED = 65536
 
 
 @dataclass(frozen=True)
@@ -129,34 +134,30 @@ def _phpfpm(pools: Iterable[PhpFpmPool]) -> Iterator[Request]:
 
 
 def _dovecot(cfg: DovecotConfig) -> Iterator[Request]:
-    protocols = set(cfg.settings.get("protocols", "imap pop3 lmtp").split())
-    base_dir = cfg.settings.get("base_dir", DOVECOT_BASE_DIR).rstrip("/")
-    listen = cfg.settings.get("listen", DOVECOT_LISTEN).replace(",", " ").split()
-    names = {s.name for s in cfg.services} | set(doveconf.BUILTIN_SERVICES)
-    for name in sorted(names):
+    dc = Dovecot(cfg, None)
+    version = version_tuple(cfg.version)
+    for svc in dc.services():  # the services of disabled protocols are not started
         try:
-            svc = doveconf.effective_service(cfg, name)
             backlog = doveconf.listen_backlog(svc)
-        except (KeyError, ValueError, ParseError):
+        except ValueError:
             continue
-        if svc.protocol and svc.protocol not in protocols:
-            continue  # the master does not start services of disabled protocols
-        socks = [p if p.startswith("/") else f"{base_dir}/{p}" for p in svc.unix_listeners]
-        for inet in svc.inet_listeners:
-            if inet.port:
-                for address in [inet.address] if inet.address else listen:
-                    socks.extend(_inet_names(address, inet.port))
+        if version is not None and version < (2, 2, 26):
+            backlog = min(backlog, DOVECOT_OLD_MAX)
+        socks = dc.socket_names(svc)
         if not socks:
             continue
         yield Request(
             "dovecot",
-            tuple(socks),
+            socks,
             backlog,
-            f"service {name} {{ process_limit = {svc.process_limit}, "
+            f"service {svc.name} {{ process_limit = {svc.process_limit}, "
             f"client_limit = {svc.client_limit} }}: backlog = {svc.process_limit} x "
             f"{svc.client_limit}",
             False,
-            bool(svc.protocol),
+            # imap-hibernate has imap's protocol but only takes idle sessions from imap; a
+            # product above MAX_DERIVED comes from multiplied defaults (a login service in
+            # high-performance mode: 100 x 1000), not from a capacity anyone planned
+            bool(svc.protocol) and svc.name != "imap-hibernate" and backlog <= MAX_DERIVED,
         )
 
 
@@ -269,7 +270,8 @@ def check(f: HostFacts) -> Iterator[Outcome]:
     if not found:
         count = len(f.listeners)
         extra = (
-            f"; {cut_quiet} daemon-internal listeners are cut but were never full"
+            f"; {cut_quiet} more got less than a derived backlog (Dovecot's process_limit x "
+            "client_limit) but were never full"
             if cut_quiet
             else ""
         )
@@ -288,6 +290,8 @@ def _finding(
     who = owner_text(s, f)
     if req is not None:
         want = pow2_at_least(req.requested)
+        if not req.explicit:
+            want = min(want, MAX_DERIVED)
         explanation = (
             f"{req.origin} asks for a queue of {req.requested:,} on {s.name}, but the kernel "
             f"granted {s.backlog:,} (net.core.somaxconn is {somax:,})."
