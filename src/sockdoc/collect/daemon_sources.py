@@ -48,11 +48,11 @@ def _main(table: Sequence[DaemonProc], daemon: str) -> DaemonProc | None:
     return None
 
 
-def _conf_file(rec: Recorder, pid: int) -> str | None:
+def _conf_file(rec: Recorder, pid: int, flag: str = "-c") -> str | None:
     got = rec.got.get(specs.proc_pid(pid, "cmdline"))
     if got is None or not got.ok:
         got = rec.file(specs.proc_pid(pid, "cmdline"), f"/proc/{pid}/cmdline")
-    return config_flag(got.text()) if got.ok else None
+    return config_flag(got.text(), flag) if got.ok else None
 
 
 def collect(rec: Recorder, table: Sequence[DaemonProc], pids: Sequence[int]) -> tuple[str, ...]:
@@ -91,7 +91,8 @@ def collect(rec: Recorder, table: Sequence[DaemonProc], pids: Sequence[int]) -> 
     nginx = _main(table, "nginx")
     if nginx is not None:
         conf = _conf_file(rec, nginx.pid)
-        argv = ["nginx", "-T", *(["-c", conf] if conf else [])]
+        prefix = _conf_file(rec, nginx.pid, "-p")
+        argv = ["nginx", "-T", *(["-c", conf] if conf else []), *(["-p", prefix] if prefix else [])]
         rec.command(specs.daemon_command("nginx-T"), argv, post=_text_post(nginx_conf.redact_nginx))
     if "php-fpm" in daemons:
         listing = rec.compute(

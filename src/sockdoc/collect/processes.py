@@ -55,8 +55,8 @@ def _stat_fields(proc: str, pid: int) -> tuple[str, int] | None:
     if lpar < 0 or rpar < lpar:
         return None
     rest = text[rpar + 2 :].split()
-    if len(rest) < 2 or not rest[1].isdigit():
-        return None
+    if len(rest) < 2 or not rest[1].isdigit() or rest[0] in ("Z", "X"):
+        return None  # a zombie is not a daemon any more (and has no fds or limits to read)
     return text[lpar + 1 : rpar], int(rest[1])
 
 
@@ -162,8 +162,18 @@ def watched_pids(table: Sequence[DaemonProc], own_netns: str) -> tuple[int, ...]
 
 
 def config_flag(cmdline: str, flag: str = "-c") -> str | None:
-    """The value of ``-c FILE`` in a NUL-separated command line, if any."""
-    argv = cmdline.split("\0")
+    """The value of ``-c FILE`` in a command line, if any. The line is NUL-separated, or one
+    space-separated title when the daemon rewrote it (nginx: ``nginx: master process
+    /usr/sbin/nginx -c /etc/x.conf``; setproctitle overwrites argv).
+
+    >>> config_flag("dovecot\\0-F\\0-c\\0/tmp/d.conf\\0")
+    '/tmp/d.conf'
+    >>> config_flag("nginx: master process /usr/sbin/nginx -c /t/n.conf -p /t/\\0", "-p")
+    '/t/'
+    """
+    argv = [a for a in cmdline.split("\0") if a]
+    if len(argv) == 1:
+        argv = argv[0].split()
     for i, arg in enumerate(argv[:-1]):
         if arg == flag and argv[i + 1]:
             return argv[i + 1]

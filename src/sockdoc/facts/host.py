@@ -211,6 +211,7 @@ class HostFacts:
     logs: LogFacts | None
     sources: tuple[SourceState, ...]
     owners_denied: int = 0
+    cpus: int | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def rate(self, name: str) -> Rate | None:
@@ -686,6 +687,7 @@ def build(c: Collected) -> HostFacts:
         logs=b.parse(specs.LOGS, parse_scan_doc),
         sources=(),
         owners_denied=owners.denied if owners is not None else 0,
+        cpus=host.get("cpus") if isinstance(host.get("cpus"), int) else None,
     )
     if owners is not None and owners.denied:
         unowned = sum(1 for x in listeners if x.owner is None) + sum(

@@ -47,6 +47,8 @@ class LogFacts:
     by_cause: tuple[tuple[str, int], ...]
     by_signature: tuple[tuple[str, int], ...]
     by_daemon: tuple[tuple[str, int], ...]
+    by_service: tuple[tuple[str, int], ...]
+    top_sockets: tuple[tuple[str, int], ...]
     incidents: tuple[LogIncident, ...]
     examples: tuple[tuple[str, str], ...]
     unreadable: int
@@ -70,6 +72,19 @@ def _counts(doc: Any, key: str) -> tuple[tuple[str, int], ...]:
         if isinstance(n, bool) or not isinstance(n, int):
             raise ParseError(SOURCE, None, None, f"{key}.{k} is not an integer")
         out.append((str(k), n))
+    return tuple(out)
+
+
+def _top(doc: dict[str, Any], key: str) -> tuple[tuple[str, int], ...]:
+    top = doc.get("top", {})
+    rows = top.get(key, []) if isinstance(top, dict) else []
+    if not isinstance(rows, list):
+        raise ParseError(SOURCE, None, None, f"top.{key} is not a list")
+    out = []
+    for row in rows:
+        if not (isinstance(row, list) and len(row) == 2 and isinstance(row[1], int)):
+            raise ParseError(SOURCE, None, None, f"top.{key} has a bad row")
+        out.append((str(row[0]), row[1]))
     return tuple(out)
 
 
@@ -121,6 +136,8 @@ def parse_scan_doc(text: str) -> LogFacts:
         by_cause=_counts(doc, "by_cause"),
         by_signature=_counts(doc, "by_signature"),
         by_daemon=_counts(doc, "by_daemon"),
+        by_service=_counts(doc, "by_service"),
+        top_sockets=_top(doc, "sockets"),
         incidents=tuple(incidents),
         examples=tuple((str(k), str(v)) for k, v in examples.items())
         if isinstance(examples, dict)

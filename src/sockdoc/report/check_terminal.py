@@ -87,17 +87,22 @@ def render(d: Diagnosis, c: Console, verbose: bool = False) -> None:
         for nc in d.not_checked:
             root = " [yellow](run as root)[/yellow]" if nc.needs_root else ""
             c.print(f"  [yellow]--[/yellow] {nc.rule}: {escape(nc.reason)}{root}")
-        shown = d.unavailable if verbose else d.unavailable[:MAX_UNAVAILABLE_SHOWN]
+        # "absent" is not a failure: the module is not loaded, the driver does not report
+        # link speed; listed only with --verbose
+        lost = [s for s in d.unavailable if verbose or s.status != "absent"]
+        shown = lost if verbose else lost[:MAX_UNAVAILABLE_SHOWN]
         for s in shown:
             root = " [yellow](needs root)[/yellow]" if s.needs_root else ""
             c.print(
                 f"  [dim]source[/dim] {escape(s.origin or s.key)}: {s.status}"
                 f" ({escape(s.reason)}){root}"
             )
-        if len(shown) < len(d.unavailable):
+        hidden = len(d.unavailable) - len(shown)
+        if hidden:
+            absent = sum(1 for s in d.unavailable if s.status == "absent")
             c.print(
-                f"  [dim]... and {len(d.unavailable) - len(shown)} more sources "
-                "(--verbose lists them)[/dim]"
+                f"  [dim]... and {hidden} more sources ({absent} absent on this host: a module "
+                "not loaded, a value the driver does not report); --verbose lists them[/dim]"
             )
         for e in d.errors:
             c.print(f"  [red]rule error[/red] {e.rule}: {escape(e.error)}")
