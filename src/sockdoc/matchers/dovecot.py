@@ -193,6 +193,35 @@ def _net_connect_unix_retried() -> Signature:
     )
 
 
+def _master_closed_process_limit() -> Signature:
+    # dovecot/core src/lib-master/master-auth.c @ 2.2.19-2.3.21, master_auth_connection_input():
+    # read() from the service returned 0 or ECONNRESET, logged through conn_error() as
+    # "master(%s): read() failed: Remote closed connection (destination service { process_limit }
+    # reached?) (client-pid=..., rip=...)"; gone from 2.4.0 (lib-login/login-client.c).
+    return Signature(
+        id="dovecot.master-auth.remote-closed",
+        daemon=DAEMON,
+        cause=Cause.PROCESS_LIMIT,
+        anchors=("(destination service { process_limit } reached?)",),
+        pattern=_LEVEL_PREFIX
+        + r"master\((?P<socket>[^()\s]+)\): read\(\) failed: Remote closed connection "
+        r"\(destination service \{ process_limit \} reached\?\)" + _RIP_TAIL,
+        severity=Severity.ERROR,
+        confidence=Confidence.MEDIUM,
+        versions="2.2.19-2.3.21",
+        programs=PROGRAMS,
+        meaning=(
+            "A login process handed a logged-in client to the service named in master(...)"
+            " (imap, pop3) and the connection was closed before the service answered: the"
+            " master dropped it because the service had no free process, or the service died."
+            ' In a burst this comes with the master\'s "process_limit reached" warning and'
+            " with net_connect_unix EAGAIN lines; the client's login failed."
+        ),
+        checks=(_CHECK_DROP_WARNINGS, _CHECK_PROCESS_COUNT, _CHECK_SERVICE_LIMITS),
+        source="dovecot/core src/lib-master/master-auth.c @ 2.2.19, 2.2.36, 2.3.19.1, 2.3.21",
+    )
+
+
 def _connect_eagain() -> Signature:
     # dovecot/core src/lib-auth/auth-master.c @ 2.0.0-2.3.6 ("userdb lookup: connect(%s) failed:
     # %m"), src/lib-auth/auth-server-connection.c @ 2.0.0-2.3.6 ("auth: connect(%s) failed: %m"),
@@ -741,6 +770,7 @@ def _not_this_fork() -> NotThis:
 SIGNATURES: tuple[Entry, ...] = (
     _net_connect_unix_eagain(),
     _net_connect_unix_retried(),
+    _master_closed_process_limit(),
     _connect_eagain(),
     _drop_process_limit(),
     _drop_client_limit(),
