@@ -48,8 +48,10 @@ def test_findings_exit_1_and_fail_on_raises_the_bar() -> None:
 def test_terminal_output_shows_evidence_and_fix() -> None:
     run = sockdoc("check", "--bundle", str(OVERFLOW))
     assert "queue now / backlog: 5 / 4" in run.stdout
-    assert "sysctl -w net.core.rmem_max=1048576" in run.stdout
-    assert "/etc/sysctl.d/90-sockdoc.conf" in run.stdout
+    # the program set SO_RCVBUF 4096 itself: the fix is its own setting, and rmem_max
+    # (4 MiB here) already allows 4x that, so no sysctl is proposed
+    assert "sets its own receive buffer (SO_RCVBUF 4,096" in run.stdout
+    assert "sysctl -w net.core.rmem" not in run.stdout
 
 
 def test_bad_inputs_are_one_line_errors(tmp_path: Path) -> None:

@@ -114,4 +114,6 @@ def _stats_url(addr: str, port: int) -> str:
     elif addr in ("::", "[::]"):
         addr = "::1"
     host = f"[{addr}]" if ":" in addr and not addr.startswith("[") else addr
-    return f"http://{host}:{port}/json/v1/net"
+    # the whole document (about 16 KB) holds both nsstats and sockstats; /json/v1/server has
+    # no socket counters and /json/v1/net no query counters
+    return f"http://{host}:{port}/json/v1"

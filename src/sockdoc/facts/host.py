@@ -645,7 +645,11 @@ def _bind_stats(b: _Builder, seconds: float) -> dict[str, Rate]:
     if z is None:
         return {}
     counters = {**z.nsstats, **z.sockstats}
-    before = {**a.nsstats, **a.sockstats} if a is not None else None
+    if a is None:
+        return _rates(None, counters, seconds)
+    # named's JSON leaves out counters that are still 0: absent in the first sample means 0
+    before = dict.fromkeys(counters, 0)
+    before.update({**a.nsstats, **a.sockstats})
     return _rates(before, counters, seconds)
 
 

@@ -43,3 +43,18 @@ def counter_evidence(facts: HostFacts, *names: str) -> tuple[Evidence, ...]:
         out.append(Evidence(f"{n} per second", round(r.per_second, 1), "/s", src))
         out.append(Evidence(f"{n} since boot", r.after, "", src))
     return tuple(out)
+
+
+def raises_only(
+    facts: HostFacts, pairs: tuple[tuple[str, int], ...]
+) -> tuple[tuple[str, int | str], ...]:
+    """The sysctls among ``pairs`` whose proposed value is above the current one: a fix never
+    lowers a setting (a smaller wmem_max would cap what a daemon already asks for)."""
+    current = {
+        "net.core.wmem_max": facts.sysctls.wmem_max,
+        "net.core.wmem_default": facts.sysctls.wmem_default,
+        "net.core.rmem_max": facts.sysctls.rmem_max,
+        "net.core.rmem_default": facts.sysctls.rmem_default,
+        "net.core.somaxconn": facts.sysctls.somaxconn,
+    }
+    return tuple((k, v) for k, v in pairs if (now := current.get(k)) is None or v > now)

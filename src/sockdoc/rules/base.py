@@ -85,7 +85,18 @@ class Fix:
     commands: tuple[str, ...] = ()
 
     def sysctl_lines(self) -> tuple[str, ...]:
-        return tuple(f"sysctl -w {k}={_v(v)}" for k, v in self.sysctls)
+        """``sysctl -w`` commands; a value of several numbers is quoted for the shell.
+
+        >>> Fix("x", sysctls=(("net.ipv4.tcp_mem", "1 2 3"), ("net.core.somaxconn", 4096))
+        ...     ).sysctl_lines()
+        ("sysctl -w 'net.ipv4.tcp_mem=1 2 3'", 'sysctl -w net.core.somaxconn=4096')
+        """
+        return tuple(
+            f"sysctl -w '{k}={_v(v)}'"
+            if " " in _v(v) or "\t" in _v(v)
+            else f"sysctl -w {k}={_v(v)}"
+            for k, v in self.sysctls
+        )
 
     def sysctl_d_lines(self) -> tuple[str, ...]:
         return tuple(f"{k} = {_v(v)}" for k, v in self.sysctls)

@@ -19,7 +19,14 @@ from collections.abc import Iterator
 from sockdoc.causes import Cause
 from sockdoc.facts.host import HostFacts, UdpSocket
 from sockdoc.matchers.base import Confidence, Severity
-from sockdoc.rules._common import MAX_BUFFER, counter_evidence, owner_text, sampled, socket_subject
+from sockdoc.rules._common import (
+    MAX_BUFFER,
+    counter_evidence,
+    owner_text,
+    raises_only,
+    sampled,
+    socket_subject,
+)
 from sockdoc.rules.base import (
     Evidence,
     Finding,
@@ -98,12 +105,29 @@ def check(f: HostFacts) -> Iterator[Outcome]:
                 )
             ),
             evidence=tuple(ev),
-            fix=Fix(
-                f"Give the socket a receive buffer of {target:,} bytes (4x today's "
-                f"{current:,}) and more reading capacity (threads/processes).",
-                sysctls=(("net.core.rmem_max", target), ("net.core.rmem_default", target)),
-            ),
+            fix=_fix(f, u, current, target),
         )
+
+
+def _fix(f: HostFacts, u: UdpSocket | None, current: int, target: int) -> Fix:
+    # A socket that got net.core.rmem_default kept it; one whose program asked for SO_RCVBUF
+    # holds twice what it asked (socket(7)), and rmem_default does not change it.
+    own = (
+        u is not None and f.sysctls.rmem_default is not None and u.rcvbuf != f.sysctls.rmem_default
+    )
+    if own:
+        return Fix(
+            f"{owner_text(u, f) if u else 'The program'} sets its own receive buffer "
+            f"(SO_RCVBUF {current // 2:,}, doubled by the kernel to {current:,}): raise that "
+            f"setting to {target // 2:,} ({target:,} bytes of buffer, 4x today's), which "
+            "net.core.rmem_max must allow, and give it more reading capacity.",
+            sysctls=raises_only(f, (("net.core.rmem_max", target // 2),)),
+        )
+    return Fix(
+        f"Give the socket a receive buffer of {target:,} bytes (4x today's "
+        f"{current:,}) and more reading capacity (threads/processes).",
+        sysctls=raises_only(f, (("net.core.rmem_max", target), ("net.core.rmem_default", target))),
+    )
 
 
 RULE = Rule(

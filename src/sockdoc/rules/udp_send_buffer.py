@@ -23,7 +23,14 @@ from collections.abc import Iterator
 from sockdoc.causes import Cause
 from sockdoc.facts.host import HostFacts, UdpSocket
 from sockdoc.matchers.base import Confidence, Severity
-from sockdoc.rules._common import MAX_BUFFER, counter_evidence, owner_text, sampled, socket_subject
+from sockdoc.rules._common import (
+    MAX_BUFFER,
+    counter_evidence,
+    owner_text,
+    raises_only,
+    sampled,
+    socket_subject,
+)
 from sockdoc.rules.base import (
     ConfigChange,
     Evidence,
@@ -115,10 +122,24 @@ def check(f: HostFacts) -> Iterator[Outcome]:
             )
         )
     config = []
+    named_stats = any(k in f.bind_stats for k in ("UDP4SendErr", "UDP6SendErr"))
     if sock is not None and sock.owner is not None and sock.owner.comm == "named":
-        config.append(
-            ConfigChange("named.conf (options)", f"udp-send-buffer {target // 2};", "rndc reconfig")
-        )
+        if named_stats:
+            # named's own counters size its buffer more exactly: bind-send-errors gives the
+            # udp-send-buffer value, so the two findings do not propose different numbers
+            ev.append(
+                Evidence(
+                    "named's own send errors", "see rule bind-send-errors", "", "statistics channel"
+                )
+            )
+        else:
+            config.append(
+                ConfigChange(
+                    "named.conf (options)",
+                    f"udp-send-buffer {target // 2};",
+                    "restart named (its UDP sockets keep the size they were opened with)",
+                )
+            )
     if sock is not None and sock.owner is not None and sock.owner.comm == "unbound":
         config.append(
             ConfigChange(
@@ -146,7 +167,9 @@ def check(f: HostFacts) -> Iterator[Outcome]:
             f"Give UDP sockets a send buffer of {target:,} bytes (it holds a burst of "
             f"{rate * BURST_SECONDS:,.0f} refused datagrams on top of today's "
             f"{current:,}); also look for the bottleneck that makes them wait.",
-            sysctls=(("net.core.wmem_max", target), ("net.core.wmem_default", target)),
+            sysctls=raises_only(
+                f, (("net.core.wmem_max", target), ("net.core.wmem_default", target))
+            ),
             config=tuple(config),
         ),
     )
