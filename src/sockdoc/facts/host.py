@@ -554,6 +554,11 @@ def _daemons(b: _Builder, host: Mapping[str, Any], seconds: float) -> tuple[Daem
         return ()
     clk = host.get("clk_tck")
     ticks = clk if isinstance(clk, int) and clk > 0 else 100
+    own = host.get("netns_link")
+    if isinstance(own, str) and own != "?":
+        # daemons of other network namespaces (the host's, when checking a container) are
+        # not this namespace's; "?" is a process whose namespace could not be read
+        table = tuple(p for p in table if p.netns in ("?", own))
     by_daemon: dict[str, list[DaemonProc]] = {}
     for p in table:
         by_daemon.setdefault(p.daemon, []).append(p)
