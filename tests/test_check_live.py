@@ -93,11 +93,11 @@ def test_check_names_exactly_the_overflowing_sockets_and_their_owner(
     assert unix["subject"]["program"] == info["comm"]
     udp = next(f for f in doc["findings"] if f["rule"] == "udp-receive-buffer-errors")
     dropped = {e["name"]: e["value"] for e in udp["evidence"]}
-    # the socket's own drop count and the namespace's counter agree: it is the only socket
-    assert (
-        dropped["datagrams this socket dropped in the interval"]
-        == dropped["receive-buffer errors in the interval"]
-    )
+    # the socket's own drop count and the namespace's counter agree (it is the only socket),
+    # within one burst of 40: the counters and the socket dump are read a moment apart
+    mine = dropped["datagrams this socket dropped in the interval"]
+    assert mine > 0
+    assert abs(mine - dropped["receive-buffer errors in the interval"]) <= 40
     assert dropped["its SO_RCVBUF"] == 8192  # 4096 asked, doubled by the kernel (socket(7))
     assert doc["netns"] == ns
 

@@ -159,12 +159,15 @@ class _Gatherer:
         rec.compute(f"{s}/time", "clock", _clock)
         for name in specs.PROC_NET:
             rec.file(specs.proc_net(s, name), f"/proc/net/{name}")
+        # sockets right after the counters, so that a socket's drops and the counter's
+        # change cover nearly the same moment; the tc command (a fork) comes after
+        for kind, (origin, fn) in _DUMPS.items():
+            rec.compute(specs.sock_diag(s, kind), origin, _dump(fn))
+        rec.command(specs.qdisc(s), ["tc", "-s", "-j", "qdisc", "show"], timeout=5.0)
         rec.file(specs.conntrack_stat(s), specs.CONNTRACK_STAT)
         rec.file(f"{s}/proc/stat", "/proc/stat")
         rec.file(specs.conntrack_count(s), "/proc/sys/net/netfilter/nf_conntrack_count")
-        rec.command(specs.qdisc(s), ["tc", "-s", "-j", "qdisc", "show"], timeout=5.0)
-        for kind, (origin, fn) in _DUMPS.items():
-            rec.compute(specs.sock_diag(s, kind), origin, _dump(fn))
+
         for pid in self.pids:
             rec.file(specs.proc_pid(pid, "stat", s), f"/proc/{pid}/stat")
         for i, url in enumerate(self.stats_urls):

@@ -466,8 +466,8 @@ def _sockets(
             first = prev.mem.drops if prev is not None and prev.mem is not None else None
             drops = max(s.mem.drops - (first if first is not None else s.mem.drops), 0)
         t = tracks.get(("tcp-listen", s.inode))
-        if t is not None and t.drops is not None:
-            drops = max(drops or 0, t.drops)
+        if drops is None and t is not None:  # the samples' own delta first: same window as
+            drops = t.drops  # the counters; the sampler's only when a sample lacked it
         listeners.append(
             Listener(
                 "tcp",
@@ -514,8 +514,8 @@ def _sockets(
             first = prev.mem.drops if prev is not None and prev.mem is not None else None
             drops = max(m.drops - (first if first is not None else m.drops), 0)
         t = tracks.get(("udp", s.inode))
-        if t is not None and t.drops is not None:
-            drops = max(drops or 0, t.drops)
+        if drops is None and t is not None:  # the samples' own delta first: same window as
+            drops = t.drops  # the counters; the sampler's only when a sample lacked it
         udp.append(
             UdpSocket(
                 inet_name(s),
