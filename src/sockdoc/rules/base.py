@@ -150,31 +150,9 @@ class Rule:
     cause: Cause
     check: Callable[[HostFacts], Iterable[Outcome]]
     doc: str = ""
-    needs: tuple[str, ...] = field(default=())  # source keys (prefixes) the rule reads
-
-    def not_checked(self, facts: HostFacts) -> NotChecked | None:
-        """A NotChecked when every source the rule needs is missing (else None)."""
-        if not self.needs:
-            return None
-        missing = facts.missing(*self.needs)
-        if not missing:
-            return None
-        wanted = [
-            k
-            for k in self.needs
-            if facts.source(k) is None or any(m.key.startswith(k) for m in missing)
-        ]
-        if len(wanted) < len(self.needs):
-            return None
-        reasons = "; ".join(
-            sorted({f"{m.origin or m.key}: {m.status} ({m.reason})" for m in missing})
-        )
-        return NotChecked(
-            self.id,
-            reasons,
-            tuple(sorted({m.key for m in missing})),
-            any(m.needs_root for m in missing),
-        )
+    # the source keys (prefixes) the rule reads: documentation for now; each rule yields its
+    # own NotChecked naming the sources it missed
+    needs: tuple[str, ...] = field(default=())
 
 
 def upgrade(c: Confidence) -> Confidence:
@@ -198,11 +176,6 @@ def pow2_at_least(value: int) -> int:
     return n
 
 
-def needed(facts: HostFacts, *keys: str) -> tuple[str, ...]:
-    """The keys among ``keys`` whose source was not read (for NotChecked reasons)."""
-    return tuple(k for k in keys if (s := facts.source(k)) is None or s.status != "ok")
-
-
 def describe_missing(facts: HostFacts, *keys: str) -> str:
     parts = []
     for k in keys:
@@ -212,10 +185,3 @@ def describe_missing(facts: HostFacts, *keys: str) -> str:
         elif s.status != "ok":
             parts.append(f"{s.origin or k}: {s.status} ({s.reason})")
     return "; ".join(parts)
-
-
-def per_second(n: int, seconds: float) -> float:
-    return n / seconds if seconds > 0 else 0.0
-
-
-Iter = Iterable[Outcome]
