@@ -21,6 +21,7 @@ from rich.table import Table
 
 from sockdoc import __version__
 from sockdoc import scan as scanning
+from sockdoc.cli_lab import lab
 from sockdoc.collect import bundle, logfiles
 from sockdoc.collect.gather import Collected, GatherOptions, gather
 from sockdoc.collect.lines import stdin_lines
@@ -289,7 +290,8 @@ _common = [
         "--pid",
         type=click.IntRange(1),
         metavar="PID",
-        help="Analyse the network namespace of this process (a container's).",
+        help="Analyse the network namespace of this process (a container's), and the process "
+        "itself like a daemon (limits, descriptors), even if sockdoc does not know it.",
     ),
 ]
 
@@ -390,6 +392,9 @@ def collect(
         counts[g.status] = counts.get(g.status, 0) + 1
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     click.echo(f"sockdoc: wrote {output} ({top}; {len(collected.got)} sources: {summary})")
+
+
+cli.add_command(lab)
 
 
 def main() -> None:

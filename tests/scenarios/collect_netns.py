@@ -11,6 +11,7 @@ is ``sockdoc collect`` unchanged.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 from sockdoc.cli import main
 from sockdoc.collect import processes
@@ -18,9 +19,9 @@ from sockdoc.collect import processes
 _table = processes.daemon_table
 
 
-def _ours(proc: str = "/proc") -> bytes:
+def _ours(proc: str = "/proc", extra: Sequence[int] = ()) -> bytes:
     own = processes.own_netns()
-    rows = [r for r in _table(proc).decode().splitlines() if r.split("\t")[-1] == own]
+    rows = [r for r in _table(proc, extra).decode().splitlines() if r.split("\t")[-1] == own]
     return ("\n".join(rows) + "\n").encode() if rows else b""
 
 

@@ -131,7 +131,12 @@ class _Gatherer:
             netns.enter(path)
 
     def daemons(self) -> None:
-        got = self.rec.compute(specs.PROCESSES, "/proc/*/stat", processes.daemon_table)
+        extra = (self.options.pid,) if self.options.pid else ()
+        got = self.rec.compute(
+            specs.PROCESSES,
+            "/proc/*/stat",
+            functools.partial(processes.daemon_table, "/proc", extra),
+        )
         host = self.rec.compute(specs.HOST, "host", lambda: _host_info(self.options))
         own = "?"
         if host.ok:

@@ -9,9 +9,11 @@ before it starts any thread, after reading the few host-only values (see
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import os
+from collections.abc import Iterator
 
 CLONE_NEWNET = 0x40000000  # include/uapi/linux/sched.h
 NETNS_RUN_DIR = "/run/netns"  # where `ip netns add` bind-mounts named namespaces (ip-netns(8))
@@ -50,3 +52,20 @@ def enter(path: str) -> None:
             raise NetnsError(err, f"cannot enter {path}: {os.strerror(err)}{hint}")
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def entered(path: str) -> Iterator[None]:
+    """Run the body in the network namespace at ``path``, then return to the current one.
+
+    Only the calling thread moves (setns(2)); ``/proc/net`` follows the process's main thread,
+    so call this from the main thread when the body reads ``/proc/net``."""
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        enter(path)
+        try:
+            yield
+        finally:
+            enter(f"/proc/self/fd/{home}")
+    finally:
+        os.close(home)

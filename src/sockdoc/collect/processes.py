@@ -67,8 +67,10 @@ def _netns(proc: str, pid: int) -> str:
         return "?"
 
 
-def daemon_table(proc: str = "/proc") -> bytes:
-    """The process table of every known daemon's tree (see the module docstring)."""
+def daemon_table(proc: str = "/proc", extra: Sequence[int] = ()) -> bytes:
+    """The process table of every known daemon's tree (see the module docstring). The
+    processes in ``extra`` (``check --pid PID``) count as daemons too, named by their
+    command name, so that a program sockdoc does not know is examined like one."""
     comm: dict[int, str] = {}
     parent: dict[int, int] = {}
     for name in os.listdir(proc):
@@ -85,7 +87,7 @@ def daemon_table(proc: str = "/proc") -> bytes:
     rows: list[str] = []
     seen: set[int] = set()
     for pid in sorted(comm):
-        daemon = _daemon_of(comm[pid])
+        daemon = _daemon_of(comm[pid]) or (comm[pid] if pid in extra else None)
         if daemon is None or pid in seen:
             continue
         if daemon == "postfix" and "postfix" not in _cmdline(proc, pid):

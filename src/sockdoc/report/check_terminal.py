@@ -29,7 +29,8 @@ def _header(d: Diagnosis) -> str:
     )
 
 
-def _finding(c: Console, n: int, f: Finding) -> None:
+def finding(c: Console, n: int, f: Finding) -> None:
+    """One finding: title, rule, subject, explanation, evidence, the lines it explains, fix."""
     sev = f.severity.value
     head = Text()
     head.append(f"{n}. ")
@@ -71,7 +72,7 @@ def render(d: Diagnosis, c: Console, verbose: bool = False) -> None:
     c.print()
     if d.findings:
         for n, f in enumerate(d.findings, 1):
-            _finding(c, n, f)
+            finding(c, n, f)
     else:
         c.print("[green]No findings: nothing overflowing, nothing close to a limit.[/green]")
         c.print()
