@@ -29,7 +29,7 @@ from sockdoc.collect.gather import GatherOptions, gather
 from sockdoc.engine import Diagnosis, diagnose
 from sockdoc.facts.host import build
 from sockdoc.lab.probe import Probe, Sample
-from sockdoc.lab.sandbox import Agent, LabError, Sandbox, sandbox
+from sockdoc.lab.sandbox import PREFIX, Agent, LabError, Sandbox, sandbox
 from sockdoc.lab.scenario import Expect, Knobs, Report, RunData, Setup, Spec
 from sockdoc.parsers.errors import ParseError
 from sockdoc.parsers.nstat import parse_nstat
@@ -229,7 +229,7 @@ def run(
     """Run ``spec`` once with ``values`` for its knobs (the rest at their defaults)."""
     knobs = validate(spec, values or {})
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="sockdoc-lab-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"{PREFIX}-{os.getpid()}-bundle-") as tmp:
         bundle_path = os.path.join(save_bundle or tmp, f"{spec.name}{label}.tar.gz")
         with sandbox(spec.name) as box:
             setup = spec.setup(box, knobs)

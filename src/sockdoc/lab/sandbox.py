@@ -94,13 +94,19 @@ def remove_namespace(name: str) -> None:
 
 
 def clean_stale() -> list[str]:
-    """Remove the lab namespaces whose owning lab process is gone; return their names."""
+    """Remove the lab namespaces whose owning lab process is gone, and its temporary
+    directories (``sdlab-PID-*`` in the temporary directory); return the namespaces' names."""
     removed = []
     for name in namespaces():
         pid = _owner(name)
         if pid is not None and not _alive(pid):
             remove_namespace(name)
             removed.append(name)
+    tmp = tempfile.gettempdir()
+    for entry in os.listdir(tmp):
+        pid = _owner(entry)
+        if pid is not None and not _alive(pid):
+            shutil.rmtree(os.path.join(tmp, entry), ignore_errors=True)
     return removed
 
 
