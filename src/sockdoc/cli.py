@@ -7,8 +7,10 @@ an unrecognised line is an answer, not an error.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import pkgutil
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -19,9 +21,9 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+import sockdoc
 from sockdoc import __version__
 from sockdoc import scan as scanning
-from sockdoc.cli_lab import lab
 from sockdoc.collect import bundle, logfiles
 from sockdoc.collect.gather import Collected, GatherOptions, gather
 from sockdoc.collect.lines import stdin_lines
@@ -394,7 +396,11 @@ def collect(
     click.echo(f"sockdoc: wrote {output} ({top}; {len(collected.got)} sources: {summary})")
 
 
-cli.add_command(lab)
+# Larger subcommands live in their own modules, sockdoc/cli_<name>.py, each exporting COMMAND
+# (a click command or group); adding one touches no other file.
+for _module in pkgutil.iter_modules(sockdoc.__path__, "sockdoc."):
+    if _module.name.split(".")[-1].startswith("cli_"):
+        cli.add_command(importlib.import_module(_module.name).COMMAND)
 
 
 def main() -> None:

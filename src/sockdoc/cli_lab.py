@@ -177,3 +177,5 @@ def _command(spec: Spec) -> click.Command:
 
 for _spec in SCENARIOS.values():
     lab.add_command(_command(_spec))
+
+COMMAND = lab

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from sockdoc.collect import bundle, netns
@@ -225,14 +225,21 @@ def run(
     check: bool = True,
     save_bundle: str | None = None,
     label: str = "",
+    prepare: Callable[[str], None] | None = None,
 ) -> LabResult:
-    """Run ``spec`` once with ``values`` for its knobs (the rest at their defaults)."""
+    """Run ``spec`` once with ``values`` for its knobs (the rest at their defaults).
+
+    ``prepare``, if given, is called with the name of the namespace under study after the
+    scenario has set it up and before any agent starts: the place to apply a change (``sockdoc
+    tune --apply`` inside the namespace) and measure its effect."""
     knobs = validate(spec, values or {})
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix=f"{PREFIX}-{os.getpid()}-bundle-") as tmp:
         bundle_path = os.path.join(save_bundle or tmp, f"{spec.name}{label}.tar.gz")
         with sandbox(spec.name) as box:
             setup = spec.setup(box, knobs)
+            if prepare is not None:
+                prepare(setup.ns)
             drive = _Drive(box, setup, check, bundle_path)
             try:
                 drive.watch()
