@@ -92,6 +92,7 @@ class Listener:
     peak: int | None = None  # the attribution sampler's longest queue
     full_samples: int = 0
     samples: int = 0
+    drops_total: int | None = None  # since the listener was made (TCP only)
 
     @property
     def full_now(self) -> bool:
@@ -480,6 +481,7 @@ def _sockets(
                 t.peak if t else None,
                 t.full if t else 0,
                 t.samples if t else 0,
+                s.mem.drops if s.mem is not None else None,
             )
         )
     unix: tuple[UnixSocket, ...] = (

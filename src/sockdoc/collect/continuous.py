@@ -1,0 +1,172 @@
+"""Evidence over and over, for ``sockdoc watch`` and ``sockdoc exporter``.
+
+``check`` reads everything once, with two samples ``--interval`` apart. Here the same sources
+are read with the same code (:mod:`sockdoc.collect.gather`), split by how fast they change:
+
+- every step: the kernel counters, the listeners and UDP sockets, qdiscs, conntrack, the
+  daemons' CPU times and BIND's statistics (the ``s1`` sample); the previous step's sample
+  becomes ``s0``, so rates cover the time between two steps (two scrapes, two refreshes);
+- every ``slow_every`` seconds, in a background thread: the process table, the daemons'
+  limits, descriptors and configurations (``doveconf``, ``named-checkconf`` run as commands),
+  the sysctls and links, and the socket owners. Finding a socket's owner means reading every
+  process's descriptor table, about a second with 200,000 sockets, far more than a scrape may
+  take; so owners are looked up in the background and a step uses the latest table. A new
+  listener or UDP socket with no known owner asks for an early refresh.
+
+A step never waits for the slow sources; until their first read completes, a step has
+counters and sockets only (and says so in the sources' status).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sockdoc.collect import processes, specs
+from sockdoc.collect.gather import (
+    _PARSE,
+    Collected,
+    GatherOptions,
+    _Gatherer,
+    _owners,
+)
+from sockdoc.collect.root import Got, LiveRoot
+from sockdoc.parsers.errors import ParseError
+from sockdoc.parsers.sock_diag import SockDiagParseError, parse_recorded
+
+SLOW_EVERY = 30.0  # seconds between refreshes of the slow sources
+EARLY_REFRESH = 5.0  # at the soonest, when a socket without a known owner appears
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step's evidence (``collected``) and how long its fast part took."""
+
+    collected: Collected
+    seconds: float
+    slow_age: float | None  # seconds since the slow sources were read; None: not yet
+
+
+def _as_s0(got: Mapping[str, Got]) -> dict[str, Got]:
+    """A step's sample (keys ``s1/...``) under the first sample's keys (``s0/...``)."""
+    out: dict[str, Got] = {}
+    for key, g in got.items():
+        if key.startswith("s1/"):
+            name = "s0/" + key[3:]
+            out[name] = Got(name, g.status, g.data, g.reason, g.needs_root, g.seconds, g.origin)
+    return out
+
+
+class Continuous:
+    """Reads a step on demand; refreshes the slow sources in the background."""
+
+    def __init__(self, options: GatherOptions, slow_every: float = SLOW_EVERY) -> None:
+        self.options = options
+        self.slow_every = slow_every
+        self.root = LiveRoot()
+        self._g = _Gatherer(self.root, options, None)
+        self._g.host_only()
+        self._host_only = dict(self._g.rec.got)
+        self._g.enter_namespace()
+        self._lock = threading.Lock()
+        self._slow: dict[str, Got] = {}
+        self._slow_at: float | None = None
+        self._known_inodes: frozenset[int] = frozenset()
+        self._refreshing = False
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._previous: dict[str, Got] | None = None
+        self._thread = threading.Thread(target=self._slow_loop, name="sockdoc-slow", daemon=True)
+        self._thread.start()
+
+    # --- the slow sources ---------------------------------------------------------------
+
+    def _read_slow(self) -> None:
+        g = _Gatherer(self.root, self.options, None)
+        g.other_netns = self._g.other_netns
+        g.daemons()
+        with self._lock:
+            previous = self._previous
+        if previous is None:  # before the first step: a sample of our own, for its sockets
+            first = _Gatherer(self.root, self.options, None)
+            first.sample("s1")
+            previous = dict(first.rec.got)
+        g.rec.got.update(previous)  # settings() lists interfaces from s1's /proc/net/dev
+        g.settings()
+        inodes = self._inodes(previous or {})
+        g.rec.compute(specs.OWNERS, "/proc/*/fd", functools.partial(_owners, sorted(inodes)))
+        slow = {
+            k: v for k, v in g.rec.got.items() if not (k.startswith("s1/") or k.startswith("s0/"))
+        }
+        with self._lock:
+            self._slow = slow
+            self._slow_at = time.monotonic()
+            self._known_inodes = frozenset(inodes)
+            self._pids = g.pids
+            self._stats_urls = g.stats_urls
+
+    def _slow_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._read_slow()
+            except Exception:  # a failed refresh must not end the exporter; the next one retries
+                with self._lock:
+                    self._slow_at = time.monotonic()
+            self._wake.wait(self.slow_every)
+            self._wake.clear()
+
+    @staticmethod
+    def _inodes(sample: Mapping[str, Got]) -> set[int]:
+        inodes: set[int] = set()
+        for kind in specs.SOCK_DIAG_KINDS:
+            got = sample.get(specs.sock_diag("s1", kind))
+            if got is None or not got.ok or got.data is None:
+                continue
+            try:
+                inodes.update(s.inode for s in parse_recorded(got.data, _PARSE[kind]))
+            except (SockDiagParseError, ParseError, OSError):
+                continue
+        return inodes
+
+    # --- a step ---------------------------------------------------------------------------
+
+    def step(self) -> Step:
+        """Read the fast sources now; return them with the previous step's as ``s0``."""
+        started = time.monotonic()
+        g = _Gatherer(self.root, self.options, None)
+        with self._lock:
+            g.pids = getattr(self, "_pids", ())
+            g.stats_urls = getattr(self, "_stats_urls", ())
+            slow = dict(self._slow)
+            slow_at = self._slow_at
+            known = self._known_inodes
+            previous = self._previous
+        g.sample("s1")
+        for pid in g.pids:  # one stat each (see processes.fd_count): fresh every step
+            g.rec.compute(
+                specs.fdcount(pid),
+                f"/proc/{pid}/fd",
+                functools.partial(processes.fd_count, "/proc", pid),
+            )
+        current = dict(g.rec.got)
+        first = previous is None
+        s0 = _as_s0(previous if previous is not None else current)
+        with self._lock:
+            self._previous = current
+        got: dict[str, Got] = {**self._host_only, **slow, **s0, **current}
+        fresh = self._inodes(current) - known
+        if fresh and slow_at is not None and time.monotonic() - slow_at >= EARLY_REFRESH:
+            self._wake.set()
+        if first:
+            # one sample only: every rate is over zero seconds; say so rather than invent one
+            got[specs.ATTRIBUTION] = Got(specs.ATTRIBUTION, "absent", None, "first step")
+        age = None if slow_at is None else time.monotonic() - slow_at
+        return Step(Collected(got, "live"), time.monotonic() - started, age)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self.root.close()
