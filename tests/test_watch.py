@@ -52,9 +52,13 @@ def test_live_frame_shows_the_full_queues_their_owner_and_a_new_log_event(tmp_pa
                  "--logs", str(log), "--width", "160"],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             )  # fmt: skip
-            time.sleep(0.6)  # the follower starts at the end of the file: write after it
-            with log.open("a") as f:
-                f.write(BIND_LINE + "\n")
+            # the follower starts at the end of the file, once watch has started: keep
+            # writing a line every 0.2 s until the frame is printed
+            deadline = time.monotonic() + 30
+            while proc.poll() is None and time.monotonic() < deadline:
+                with log.open("a") as f:
+                    f.write(BIND_LINE + "\n")
+                time.sleep(0.2)
             out, err = proc.communicate(timeout=60)
         finally:
             scenario.stop()
