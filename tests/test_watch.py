@@ -65,5 +65,5 @@ def test_live_frame_shows_the_full_queues_their_owner_and_a_new_log_event(tmp_pa
     assert proc.returncode == 0, err
     assert "unix-listen-queue-full" in out
     assert "udp-receive-buffer-errors" in out
-    assert scenario.info["unix"] in out and "5/4" in out
+    assert "/svc.sock" in out and "5/4" in out
     assert "bind.send-failed" in out, out

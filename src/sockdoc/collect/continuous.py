@@ -10,8 +10,10 @@ are read with the same code (:mod:`sockdoc.collect.gather`), split by how fast t
   limits, descriptors and configurations (``doveconf``, ``named-checkconf`` run as commands),
   the sysctls and links, and the socket owners. Finding a socket's owner means reading every
   process's descriptor table, about a second with 200,000 sockets, far more than a scrape may
-  take; so owners are looked up in the background and a step uses the latest table. A new
-  listener or UDP socket with no known owner asks for an early refresh.
+  take; so owners are looked up in the background, every ``OWNERS_EVERY`` seconds, and a
+  step uses the latest table. A new listener or unconnected (server) UDP socket asks for an
+  early lookup, at most every ``EARLY_REFRESH`` seconds; connected UDP sockets (a resolver's
+  queries) come and go too fast to chase.
 
 A step never waits for the slow sources; until their first read completes, a step has
 counters and sockets only (and says so in the sources' status).
@@ -27,7 +29,6 @@ from dataclasses import dataclass
 
 from sockdoc.collect import processes, specs
 from sockdoc.collect.gather import (
-    _PARSE,
     Collected,
     GatherOptions,
     _Gatherer,
@@ -35,10 +36,17 @@ from sockdoc.collect.gather import (
 )
 from sockdoc.collect.root import Got, LiveRoot
 from sockdoc.parsers.errors import ParseError
-from sockdoc.parsers.sock_diag import SockDiagParseError, parse_recorded
+from sockdoc.parsers.sock_diag import (
+    InetSocket,
+    SockDiagParseError,
+    UnixSocket,
+    recorded_inet,
+    recorded_unix,
+)
 
 SLOW_EVERY = 30.0  # seconds between refreshes of the slow sources
-EARLY_REFRESH = 5.0  # at the soonest, when a socket without a known owner appears
+OWNERS_EVERY = 600.0  # seconds between full owner scans when nothing new appears
+EARLY_REFRESH = 30.0  # at the soonest, when a listener or UDP server socket appears
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,12 @@ class Step:
     collected: Collected
     seconds: float
     slow_age: float | None  # seconds since the slow sources were read; None: not yet
+
+
+def _parsed(kind: str, data: bytes) -> tuple[InetSocket | UnixSocket, ...]:
+    if kind == "unix_listen":
+        return recorded_unix(data)
+    return recorded_inet(data, "tcp" if kind == "tcp_listen" else "udp")
 
 
 def _as_s0(got: Mapping[str, Got]) -> dict[str, Got]:
@@ -75,6 +89,8 @@ class Continuous:
         self._slow: dict[str, Got] = {}
         self._slow_at: float | None = None
         self._known_inodes: frozenset[int] = frozenset()
+        self._owners_at: float | None = None
+        self._owners_wanted = False
         self._refreshing = False
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -96,15 +112,27 @@ class Continuous:
             previous = dict(first.rec.got)
         g.rec.got.update(previous)  # settings() lists interfaces from s1's /proc/net/dev
         g.settings()
-        inodes = self._inodes(previous or {})
-        g.rec.compute(specs.OWNERS, "/proc/*/fd", functools.partial(_owners, sorted(inodes)))
+        with self._lock:
+            owners_due = (
+                self._owners_at is None
+                or self._owners_wanted
+                or (time.monotonic() - self._owners_at >= OWNERS_EVERY)
+            )
+        if owners_due:
+            inodes = self._inodes(previous)
+            g.rec.compute(specs.OWNERS, "/proc/*/fd", functools.partial(_owners, sorted(inodes)))
         slow = {
             k: v for k, v in g.rec.got.items() if not (k.startswith("s1/") or k.startswith("s0/"))
         }
         with self._lock:
+            if not owners_due and specs.OWNERS in self._slow:
+                slow[specs.OWNERS] = self._slow[specs.OWNERS]
             self._slow = slow
             self._slow_at = time.monotonic()
-            self._known_inodes = frozenset(inodes)
+            if owners_due:
+                self._owners_at = time.monotonic()
+                self._owners_wanted = False
+                self._known_inodes = frozenset(self._servers(previous))
             self._pids = g.pids
             self._stats_urls = g.stats_urls
 
@@ -119,6 +147,23 @@ class Continuous:
             self._wake.clear()
 
     @staticmethod
+    def _servers(sample: Mapping[str, Got]) -> set[int]:
+        """Inodes of the sockets whose owner matters: listeners, and UDP sockets that are not
+        connected (servers; a resolver's client sockets come and go by the thousand)."""
+        inodes: set[int] = set()
+        for kind in specs.SOCK_DIAG_KINDS:
+            got = sample.get(specs.sock_diag("s1", kind))
+            if got is None or not got.ok or got.data is None:
+                continue
+            try:
+                for s in _parsed(kind, got.data):
+                    if kind != "udp" or getattr(s, "remote_port", 0) == 0:
+                        inodes.add(s.inode)
+            except (SockDiagParseError, ParseError, OSError):
+                continue
+        return inodes
+
+    @staticmethod
     def _inodes(sample: Mapping[str, Got]) -> set[int]:
         inodes: set[int] = set()
         for kind in specs.SOCK_DIAG_KINDS:
@@ -126,7 +171,7 @@ class Continuous:
             if got is None or not got.ok or got.data is None:
                 continue
             try:
-                inodes.update(s.inode for s in parse_recorded(got.data, _PARSE[kind]))
+                inodes.update(s.inode for s in _parsed(kind, got.data))
             except (SockDiagParseError, ParseError, OSError):
                 continue
         return inodes
@@ -157,9 +202,12 @@ class Continuous:
         with self._lock:
             self._previous = current
         got: dict[str, Got] = {**self._host_only, **slow, **s0, **current}
-        fresh = self._inodes(current) - known
-        if fresh and slow_at is not None and time.monotonic() - slow_at >= EARLY_REFRESH:
-            self._wake.set()
+        fresh = self._servers(current) - known
+        if fresh and known and self._owners_at is not None:
+            with self._lock:
+                if time.monotonic() - self._owners_at >= EARLY_REFRESH:
+                    self._owners_wanted = True
+                    self._wake.set()
         if first:
             # one sample only: every rate is over zero seconds; say so rather than invent one
             got[specs.ATTRIBUTION] = Got(specs.ATTRIBUTION, "absent", None, "first step")

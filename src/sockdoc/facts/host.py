@@ -37,9 +37,8 @@ from sockdoc.parsers.sock_diag import (
     SockDiagParseError,
     UnixSocket,
     inet_name,
-    parse_inet,
-    parse_recorded,
-    parse_unix,
+    recorded_inet,
+    recorded_unix,
     unix_name,
 )
 from sockdoc.parsers.sys_class_net import LinkInfo, link_info
@@ -47,6 +46,13 @@ from sockdoc.parsers.sysctl import Sysctls
 from sockdoc.parsers.tc_qdisc import Qdisc, parse_qdiscs
 
 T = TypeVar("T")
+
+
+@functools.lru_cache(maxsize=4)
+def _parse_owners(text: str) -> Owners:
+    # watch and the exporter rebuild facts every step from the same owner table (it is
+    # refreshed in the background): parse it once
+    return parse_owners(text)
 
 
 @dataclass(frozen=True)
@@ -445,9 +451,7 @@ def _conntrack(b: _Builder, sysctls: Sysctls) -> Conntrack | None:
 def _inet(
     b: _Builder, s: str, kind: str, proto: Literal["tcp", "udp"]
 ) -> tuple[InetSocket, ...] | None:
-    return b.parse_bytes(
-        specs.sock_diag(s, kind), lambda d: parse_recorded(d, lambda x: parse_inet(x, proto))
-    )
+    return b.parse_bytes(specs.sock_diag(s, kind), lambda d: recorded_inet(d, proto))
 
 
 def _sockets(
@@ -485,8 +489,7 @@ def _sockets(
             )
         )
     unix: tuple[UnixSocket, ...] = (
-        b.parse_bytes(specs.sock_diag("s1", "unix_listen"), lambda d: parse_recorded(d, parse_unix))
-        or ()
+        b.parse_bytes(specs.sock_diag("s1", "unix_listen"), recorded_unix) or ()
     )
     for u in unix:
         t = tracks.get(("unix-listen", u.inode))
@@ -668,7 +671,7 @@ def build(c: Collected) -> HostFacts:
     before, after = _counters(b, "s0"), _counters(b, "s1")
     sysctls = _sysctls(b)
     att = b.parse(specs.ATTRIBUTION, parse_attribution)
-    owners = b.parse(specs.OWNERS, parse_owners)
+    owners = b.parse(specs.OWNERS, _parse_owners)
     listeners, udp = _sockets(b, owners, att)
     sockstat = b.parse(specs.proc_net("s1", "sockstat"), parse_sockstat)
     s6 = b.parse(specs.proc_net("s1", "sockstat6"), parse_sockstat)

@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rich.console import Group, RenderableType
-from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
 from sockdoc.facts.host import HostFacts, Listener, UdpSocket
@@ -93,107 +91,147 @@ def _bar(used: float, size: float, width: int = 10) -> Text:
     return Text("█" * filled + "·" * (width - filled), style=style)
 
 
-def _listeners(f: HostFacts) -> Table:
-    t = Table(title="Listeners nearest their backlog", title_justify="left", expand=True)
-    for name, just in (("kind", "left"), ("listener", "left"), ("owner", "left"),
-                       ("queue/backlog", "right"), ("", "left"), ("drops/s", "right")):  # fmt: skip
-        t.add_column(name, justify=just, no_wrap=name != "listener")  # type: ignore[arg-type]
+def _size(n: int) -> str:
+    """Bytes in at most 5 characters.
 
-    def fill(x: Listener) -> float:
-        return (x.queue + 1) / (x.backlog + 1)
+    >>> [_size(n) for n in (0, 8192, 212992, 4194304)]
+    ['0', '8192', '208K', '4.0M']
+    """
+    if n < 10_000:
+        return str(n)
+    if n < 10 << 20:
+        return f"{n / 1024:.0f}K" if n < 1000 << 10 else f"{n / (1 << 20):.1f}M"
+    return f"{n / (1 << 20):.0f}M"
 
-    for x in sorted(f.listeners, key=fill, reverse=True)[:ROWS]:
-        drops = (x.drops or 0) / f.seconds if f.seconds > 0 else 0.0
-        t.add_row(
-            x.kind, escape(x.name), escape(_who(x.owner)), f"{x.queue}/{x.backlog}",
-            _bar(x.queue, x.backlog + 1), f"{drops:,.1f}",
-        )  # fmt: skip
-    if not f.listeners:
-        t.add_row("", "[dim]no listeners[/dim]", "", "", "", "")
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _cut_left(text: str, width: int) -> str:
+    """Keep the end, where a socket path has its name."""
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
+
+
+def _section(title: str, header: str | None = None) -> Text:
+    t = Text(title, style="bold")
+    if header:
+        t.append("\n" + header, style="dim")
     return t
 
 
-def _udp(f: HostFacts) -> Table:
-    t = Table(title="UDP sockets nearest their buffers", title_justify="left", expand=True)
-    for name, just in (("socket", "left"), ("owner", "left"), ("receive", "left"),
-                       ("send", "left"), ("drops/s", "right")):  # fmt: skip
-        t.add_column(name, justify=just)  # type: ignore[arg-type]
+def _listeners(f: HostFacts) -> Text:
+    def fill(x: Listener) -> float:
+        return (x.queue + 1) / (x.backlog + 1)
+
+    shown = sorted(f.listeners, key=fill, reverse=True)[:ROWS]
+    w = min(max((len(x.name) for x in shown), default=0), 64)
+    w = max(w, 20)
+    out = _section(
+        "Listeners nearest their backlog",
+        f"  {'kind':<5} {'listener':<{w}} {'owner':<18} {'queue/backlog':>13}  "
+        f"{'':<10} {'drops/s':>8}",
+    )
+    for x in shown:
+        drops = (x.drops or 0) / f.seconds if f.seconds > 0 else 0.0
+        out.append(
+            f"\n  {x.kind:<5} {_cut_left(x.name, w):<{w}} {_cut(_who(x.owner), 18):<18} "
+            f"{f'{x.queue}/{x.backlog}':>13}  "
+        )
+        out.append_text(_bar(x.queue, x.backlog + 1))
+        out.append(f" {drops:>8,.1f}")
+    if not f.listeners:
+        out.append("\n  no listeners", style="dim")
+    return out
+
+
+def _udp(f: HostFacts) -> Text:
+    out = _section(
+        "UDP sockets nearest their buffers",
+        f"  {'socket':<22} {'owner':<16} {'receive used/buffer':<24} "
+        f"{'send used/buffer':<24} {'drops/s':>8}",
+    )
 
     def fill(u: UdpSocket) -> float:
         return max(u.rmem / u.rcvbuf if u.rcvbuf else 0, u.wmem / u.sndbuf if u.sndbuf else 0)
 
     for u in sorted(f.udp, key=lambda u: (fill(u), u.drops or 0), reverse=True)[:ROWS]:
         drops = (u.drops or 0) / f.seconds if f.seconds > 0 else 0.0
-        rx = Text.assemble(_bar(u.rmem, u.rcvbuf), f" {u.rmem:,}/{u.rcvbuf:,}")
-        tx = Text.assemble(_bar(u.wmem, u.sndbuf), f" {u.wmem:,}/{u.sndbuf:,}")
-        t.add_row(escape(u.name), escape(_who(u.owner)), rx, tx, f"{drops:,.1f}")
+        out.append(f"\n  {_cut(u.name, 22):<22} {_cut(_who(u.owner), 16):<16} ")
+        out.append_text(_bar(u.rmem, u.rcvbuf))
+        out.append(f" {_size(u.rmem) + '/' + _size(u.rcvbuf):<13} ")
+        out.append_text(_bar(u.wmem, u.sndbuf))
+        out.append(f" {_size(u.wmem) + '/' + _size(u.sndbuf):<13} {drops:>8,.1f}")
     if not f.udp:
-        t.add_row("[dim]no UDP sockets[/dim]", "", "", "", "")
-    return t
+        out.append("\n  no UDP sockets", style="dim")
+    return out
 
 
-def _daemons(f: HostFacts) -> Table:
-    t = Table(title="Daemons' open files against their limit", title_justify="left", expand=True)
-    for name in ("daemon", "process", "open/limit", "", "processes"):
-        t.add_column(name, justify="right" if name in ("open/limit", "processes") else "left")
+def _daemons(f: HostFacts) -> Text:
+    out = _section(
+        "Daemons' open files against their limit",
+        f"  {'daemon':<10} {'process':<24} {'open/limit':>17}  {'':<10} {'processes':>9}",
+    )
     rows = 0
     for d in f.daemons:
         for p in sorted(d.processes, key=lambda p: -(p.open_fds or 0) / (p.nofile_soft or 1)):
             if p.open_fds is None or p.nofile_soft is None or rows >= ROWS:
                 continue
             rows += 1
-            t.add_row(
-                d.name, f"{p.comm}[{p.pid}]", f"{p.open_fds:,}/{p.nofile_soft:,}",
-                _bar(p.open_fds, p.nofile_soft), str(d.count(p.comm)),
-            )  # fmt: skip
+            out.append(
+                f"\n  {_cut(d.name, 10):<10} {_cut(f'{p.comm}[{p.pid}]', 24):<24} "
+                f"{f'{p.open_fds:,}/{p.nofile_soft:,}':>17}  "
+            )
+            out.append_text(_bar(p.open_fds, p.nofile_soft))
+            out.append(f" {d.count(p.comm):>9}")
             break
     if rows == 0:
-        t.add_row("[dim]no daemon sockdoc knows[/dim]", "", "", "", "")
-    return t
+        out.append("\n  no daemon sockdoc knows", style="dim")
+    return out
 
 
-def _events(h: History) -> RenderableType:
+def _events(h: History) -> Text:
     if not h.events:
         return Text("Log events: none yet", style="dim")
-    t = Table(title="Log events", title_justify="left", expand=True, show_header=False)
-    t.add_column("time", no_wrap=True)
-    t.add_column("signature", no_wrap=True)
-    t.add_column("line", overflow="ellipsis", no_wrap=True)
+    out = _section("Log events")
     for e in list(h.events)[-ROWS:]:
         when = time.strftime("%H:%M:%S", time.localtime(e.t))
-        t.add_row(when, Text(e.signature, style=_SEV.get(e.severity, "")), escape(e.line))
-    return t
+        out.append(f"\n  {when} ")
+        out.append(f"{_cut(e.signature, 40):<40}", style=_SEV.get(e.severity, ""))
+        out.append(f" {_cut(e.line, 120)}")
+    return out
 
 
-def _findings(s: State, h: History, now: float) -> RenderableType:
-    t = Table(title="Findings", title_justify="left", expand=True, show_header=False)
-    t.add_column("severity", no_wrap=True)
-    t.add_column("rule", no_wrap=True)
-    t.add_column("subject")
-    t.add_column("since", no_wrap=True, justify="right")
+def _findings(s: State, h: History, now: float) -> Text:
+    out = _section("Findings")
     for f in s.diagnosis.findings[:ROWS]:
         key = (f.rule, f.subject.name)
         since = h.appeared.get(key)
         new = since is not None and now - since < CLEARED_FOR and h.steps > 1
-        label = Text(f" {f.severity.value.upper()} ", style=_SEV.get(f.severity.value, ""))
-        t.add_row(label, f.rule, escape(str(f.subject)), Text("new", style="bold") if new else "")
+        out.append("\n  ")
+        out.append(f" {f.severity.value.upper():<8} ", style=_SEV.get(f.severity.value, ""))
+        out.append(f" {f.rule:<28} {_cut(str(f.subject), 56)}")
+        if new:
+            out.append("  new", style="bold")
     for (rule, subject), _at in sorted(h.cleared.items()):
-        t.add_row(Text(" cleared ", style="green"), rule, escape(subject), "")
+        out.append("\n  ")
+        out.append(f" {'cleared':<8} ", style="green")
+        out.append(f" {rule:<28} {_cut(subject, 56)}")
     if not s.diagnosis.findings and not h.cleared:
-        t.add_row(Text(" OK ", style="bold green"), "no finding", "", "")
-    return t
+        out.append("\n  ")
+        out.append(" OK ", style="bold green")
+        out.append(" no finding")
+    return out
 
 
-def _counters(h: History) -> Table:
-    t = Table(title="Per second", title_justify="left", expand=True, show_header=False)
-    t.add_column("counter", no_wrap=True)
-    t.add_column("now", justify="right", no_wrap=True)
-    t.add_column("history", no_wrap=True)
+def _counters(h: History) -> Text:
+    out = _section("Per second", f"  {'counter':<30} {'now':>10}  history (one step per mark)")
     for label, values in h.rates.items():
         now = values[-1] if values else 0.0
-        style = "bold red" if now > 0 else ""
-        t.add_row(label, Text(f"{now:,.1f}", style=style), sparkline(list(values)))
-    return t
+        out.append(f"\n  {label:<30} ")
+        out.append(f"{now:>10,.1f}", style="bold red" if now > 0 else "")
+        out.append(f"  {sparkline(list(values))}")
+    return out
 
 
 def frame(s: State, h: History, now: float | None = None) -> RenderableType:
@@ -208,6 +246,7 @@ def frame(s: State, h: History, now: float | None = None) -> RenderableType:
     )
     parts: list[RenderableType] = [head, _findings(s, h, now), _counters(h), _listeners(f)]
     parts += [_udp(f), _daemons(f), _events(h)]
+    parts = [p for part in parts for p in (part, Text(""))][:-1]
     if s.follow_errors:
         parts.append(Text("log follow: " + "; ".join(s.follow_errors), style="yellow"))
     return Group(*parts)
