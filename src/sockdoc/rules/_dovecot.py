@@ -11,7 +11,7 @@ from sockdoc.facts.host import Daemon, HostFacts, Listener, Proc
 from sockdoc.parsers import doveconf
 from sockdoc.parsers.doveconf import DovecotConfig, DovecotService
 from sockdoc.parsers.errors import ParseError
-from sockdoc.rules.base import Subject, round_up
+from sockdoc.rules.base import Evidence, Subject, pow2_at_least, round_up
 
 # src/master/master-settings.c master_default_settings
 DEFAULT_BASE_DIR = "/run/dovecot"
@@ -173,6 +173,50 @@ def logged_for(f: HostFacts, svc: DovecotService, *signatures: str) -> int:
         if name is None or name == svc.name or name in sockets:
             total += n
     return total
+
+
+def longest_queue(socks: list[Listener]) -> int:
+    """The longest accept queue the sampler saw on any of ``socks`` (now, if not sampled)."""
+    return max([s.peak if s.peak is not None else s.queue for s in socks] or [0])
+
+
+def sessions_wanted(f: HostFacts, svc: DovecotService, socks: list[Listener], held: int) -> int:
+    """Clients that wanted service ``svc`` at once: the ``held`` sessions, the hand-offs queued
+    on its sockets, and the logins that failed with EAGAIN. The failed ones found the queue
+    full, so they come on top of the queued ones (a burst of 20 logins against one busy imap
+    process: 5 queued on a backlog of 4, 15 failed)."""
+    return held + longest_queue(socks) + logged_for(f, svc, EAGAIN)
+
+
+def backlog_evidence(f: HostFacts, svc: DovecotService, socks: list[Listener]) -> list[Evidence]:
+    """The listen backlog the master derives from the limits, what the kernel granted, and
+    ``net.core.somaxconn``, which caps it (src/master/service-listen.c)."""
+    try:
+        asked = doveconf.listen_backlog(svc)
+    except ValueError:
+        return []
+    granted = sorted({s.backlog for s in socks})
+    somax = f.sysctls.somaxconn
+    value = (
+        f"{asked} asked (max(process_limit {svc.process_limit} x client_limit "
+        f"{svc.client_limit}, {doveconf.MIN_BACKLOG})), "
+        f"{'/'.join(str(g) for g in granted) or 'no socket seen'} granted, "
+        f"net.core.somaxconn {somax if somax is not None else 'not read'}"
+    )
+    return [
+        Evidence(
+            f"listen backlog of service {svc.name}'s sockets", value, "", "doveconf, sock_diag"
+        )
+    ]
+
+
+def somaxconn_for(f: HostFacts, backlog: int) -> tuple[tuple[str, int | str], ...]:
+    """``net.core.somaxconn`` raised to a power of two at or above ``backlog`` when it is
+    below it (the kernel would cut the backlog the new limits give the sockets); else ()."""
+    somax = f.sysctls.somaxconn
+    if somax is None or somax >= backlog:
+        return ()
+    return (("net.core.somaxconn", min(pow2_at_least(backlog), 65536)),)
 
 
 def tidy(n: int) -> int:

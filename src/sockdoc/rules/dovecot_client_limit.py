@@ -14,7 +14,10 @@ Proof: the effective client_limit (from ``doveconf -a``, with the master's defau
 of an enabled mail service is not 1: a warning; an error when that service's socket was seen
 full or the logs hold the EAGAIN failures for it. Fix: ``client_limit = 1`` with a
 ``process_limit`` that keeps the same number of concurrent sessions (old client_limit x
-process_limit), which needs one process, and its memory, per session.
+process_limit), which needs one process, and its memory, per session; when logins failed, a
+process_limit with room for the sessions wanted at once as well (the sessions it could hold,
+plus those queued on its socket, plus those that failed with EAGAIN), and
+``net.core.somaxconn`` at or above the backlog that limit gives.
 """
 
 from __future__ import annotations
@@ -40,6 +43,11 @@ def _finding(f: HostFacts, dc: Dovecot, svc: DovecotService) -> Finding:
     socks = dc.listeners(f, svc)
     seen_full = [s for s in socks if _dovecot.full(s)]
     failed = _dovecot.logged_for(f, svc, EAGAIN)
+    failing = bool(seen_full or failed)
+    # one process per session: keep the capacity, and when logins failed, give room to the
+    # clients that queued or failed too (the same count dovecot-process-limit uses)
+    wanted = _dovecot.sessions_wanted(f, svc, socks, capacity) if failing else capacity
+    new_limit = max(capacity, _dovecot.tidy(wanted)) if failing else capacity
     evidence = [
         Evidence("client_limit (effective)", clients, "", "doveconf -a"),
         Evidence("process_limit", limit, "", "doveconf -a"),
@@ -69,8 +77,18 @@ def _finding(f: HostFacts, dc: Dovecot, svc: DovecotService) -> Finding:
                 "net_connect_unix ... Resource temporarily unavailable lines", failed, "", "logs"
             )
         )
-    text = f"service {svc.name} {{\n  client_limit = 1\n  process_limit = {capacity}\n}}\n"
-    failing = bool(seen_full or failed)
+    evidence.extend(_dovecot.backlog_evidence(f, svc, socks))
+    if failing:
+        evidence.append(
+            Evidence(
+                "sessions wanted at once (capacity + queued + failed)",
+                wanted,
+                "",
+                f"{capacity} + {_dovecot.longest_queue(socks)} + {failed}",
+            )
+        )
+    sysctls = _dovecot.somaxconn_for(f, new_limit)
+    text = f"service {svc.name} {{\n  client_limit = 1\n  process_limit = {new_limit}\n}}\n"
     explanation = (
         f"service {svc.name} lets each process serve {clients} clients. A mail process "
         "blocked on disk or a lock stalls all of its sessions and stops accepting new ones, "
@@ -88,9 +106,20 @@ def _finding(f: HostFacts, dc: Dovecot, svc: DovecotService) -> Finding:
         explanation=explanation,
         evidence=tuple(evidence),
         fix=Fix(
-            f"Set client_limit = 1 for service {svc.name} and process_limit = {capacity} "
-            f"({clients} x {limit}, the same number of sessions, one process each; they need "
-            f"the memory of {capacity} {svc.name} processes).",
+            f"Set client_limit = 1 for service {svc.name} and process_limit = {new_limit} "
+            + (
+                f"(room for the {wanted} sessions wanted at once, one process each; "
+                if failing
+                else f"({clients} x {limit}, the same number of sessions, one process each; "
+            )
+            + f"they need the memory of {new_limit} {svc.name} processes)."
+            + (
+                f" That gives its sockets a listen backlog of {new_limit:,}: raise "
+                f"net.core.somaxconn to {sysctls[0][1]:,} before Dovecot restarts."
+                if sysctls
+                else ""
+            ),
+            sysctls=sysctls,
             config=(ConfigChange(dc.config_file(), text, dc.reload),),
         ),
     )

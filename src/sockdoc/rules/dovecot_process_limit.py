@@ -13,11 +13,17 @@ failed: Resource temporarily unavailable`` (the Dovecot wiki page SocketUnavaila
 Proof: the number of the service's processes (Dovecot names each child after its program:
 ``imap``, ``imap-login``) has reached process_limit (with ``client_limit`` above 1 only when
 the service's socket was also seen full, as each process may have room left), or the log
-scan found the master's "reached" warnings. Error when the warnings are logged or the
-service's socket was seen full; warning when the count is at the limit without either. Fix: a
-process_limit above the demand seen (processes plus the clients that queued or failed, at
+scan found the master's "reached" warnings (for a service with ``process_limit = 1`` and
+``service_count`` other than 1 the master words it ``client_limit (N) reached``). Error when
+the warnings are logged or the service's socket was seen full; warning when the count is at
+the limit without either. The evidence shows the listen backlog the limits give the
+service's sockets against ``net.core.somaxconn``.
+
+Fix: a process_limit above the demand seen (the sessions running, plus the clients queued on
+the service's sockets, plus those that failed with EAGAIN, which found the queue full; at
 least twice the old limit), a ``process_min_avail`` so that idle processes absorb a burst,
-and enough memory for them.
+and enough memory for them; and ``net.core.somaxconn`` raised when the backlog the new limit
+gives (``process_limit x client_limit``) would be above it.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from sockdoc.rules.base import (
 )
 
 ID = "dovecot-process-limit"
+CLIENT_LIMIT_REACHED = "dovecot.service.client-limit-reached"
 
 
 def _watched(dc: Dovecot) -> Iterator[DovecotService]:
@@ -54,17 +61,20 @@ def _watched(dc: Dovecot) -> Iterator[DovecotService]:
 
 
 def new_limits(process_limit: int, demand: int) -> tuple[int, int]:
-    """(process_limit, process_min_avail) for ``demand`` concurrent clients: the limit at
-    least twice the old one and above the demand; a quarter of it kept ready, at most the
-    demand itself.
+    """(process_limit, process_min_avail) for ``demand`` concurrent clients: a quarter of the
+    demand kept ready, and a limit at least twice the old one with room for the demand plus
+    those ready ones (the master keeps process_min_avail idle processes beside the busy
+    ones, src/master/service-monitor.c, so a limit of only the demand is reached again).
 
     >>> new_limits(1, 16)
-    (20, 5)
+    (20, 4)
+    >>> new_limits(1, 23)
+    (30, 5)
     >>> new_limits(1024, 1100)
-    (2048, 512)
+    (2048, 275)
     """
-    limit = max(2 * process_limit, _dovecot.tidy(demand))
-    return limit, max(1, min(limit // 4, demand))
+    ready = max(1, demand // 4)
+    return max(2 * process_limit, _dovecot.tidy(demand + ready)), ready
 
 
 def _finding(
@@ -76,10 +86,14 @@ def _finding(
     reached: int,
 ) -> Finding:
     limit = svc.process_limit or 0
-    queued = max([s.peak if s.peak is not None else s.queue for s in socks] or [0])
+    clients = svc.client_limit or 1
+    queued = _dovecot.longest_queue(socks)
     failed = _dovecot.logged_for(f, svc, EAGAIN)
-    demand = (count or limit) + max(queued, failed)
-    new_limit, min_avail = new_limits(limit, demand)
+    held = (count if count is not None else limit) * clients
+    demand = _dovecot.sessions_wanted(f, svc, socks, held)
+    new_limit, min_avail = new_limits(limit, -(-demand // clients))
+    new_backlog = new_limit * clients
+    sysctls = _dovecot.somaxconn_for(f, new_backlog)
     seen_full = [s for s in socks if _dovecot.full(s)]
     severity = Severity.ERROR if (reached or seen_full) else Severity.WARNING
     evidence = [
@@ -111,7 +125,15 @@ def _finding(
                 )
             )
             evidence.append(Evidence(f"{s.name}: samples full", s.full_samples, "", sampled(f)))
-    evidence.append(Evidence("clients wanting the service at once (estimate)", demand, ""))
+    evidence.extend(_dovecot.backlog_evidence(f, svc, socks))
+    evidence.append(
+        Evidence(
+            "clients wanting the service at once (running + queued + failed)",
+            demand,
+            "",
+            f"{held} + {queued} + {failed}",
+        )
+    )
     vsz = svc.vsz_limit or "256 M"
     text = (
         f"service {svc.name} {{\n  process_limit = {new_limit}\n"
@@ -137,13 +159,37 @@ def _finding(
         evidence=tuple(evidence),
         fix=Fix(
             f"Raise process_limit of service {svc.name} from {limit} to {new_limit} (at least "
-            f"twice the old limit, above the {demand} clients seen at once) and keep "
+            f"twice the old limit, room for the {demand} clients seen at once) and keep "
             f"{min_avail} processes ready for bursts (process_min_avail). Each process needs "
             f"memory (address space up to vsz_limit = {vsz}; check the resident size with "
-            f"ps -C {svc.name[:15]} -o rss): {new_limit} of them must fit in RAM.",
+            f"ps -C {svc.name[:15]} -o rss): {new_limit} of them must fit in RAM. "
+            + _backlog_text(f, new_backlog, sysctls),
+            sysctls=sysctls,
             config=(ConfigChange(dc.config_file(), text, dc.reload),),
         ),
     )
+
+
+def _reached(svc: DovecotService) -> tuple[str, ...]:
+    """The signatures of the master's warning for this service: with ``process_limit = 1`` and
+    ``service_count`` not 1 it names client_limit (src/master/service-monitor.c), but the one
+    process the service may have is then full all the same."""
+    if svc.process_limit == 1 and svc.service_count != 1:
+        return (*REACHED, CLIENT_LIMIT_REACHED)
+    return REACHED
+
+
+def _backlog_text(f: HostFacts, backlog: int, sysctls: tuple[tuple[str, int | str], ...]) -> str:
+    somax = f.sysctls.somaxconn
+    head = f"The service's sockets then get a listen backlog of {backlog:,} (process_limit x "
+    if sysctls:
+        return head + (
+            f"client_limit), above net.core.somaxconn {somax:,}: raise it to "
+            f"{sysctls[0][1]:,} before Dovecot restarts, or the kernel cuts the backlog."
+        )
+    if somax is None:
+        return head + "client_limit); net.core.somaxconn was not read."
+    return head + f"client_limit), within net.core.somaxconn {somax:,}."
 
 
 def check(f: HostFacts) -> Iterator[Outcome]:
@@ -165,7 +211,7 @@ def check(f: HostFacts) -> Iterator[Outcome]:
             continue
         checked += 1
         count = dc.processes(svc)
-        reached = _dovecot.logged_for(f, svc, *REACHED)
+        reached = _dovecot.logged_for(f, svc, *_reached(svc))
         socks = dc.listeners(f, svc)
         at_limit = count is not None and count >= limit
         if at_limit and svc.client_limit != 1:

@@ -6,6 +6,10 @@ unavailable") when the listener already holds more pending connections than its 
 ``imap``/``pop3`` and log ``net_connect_unix(imap) failed: Resource temporarily unavailable``;
 php-fpm's and other daemons' clients see the same. It means the processes behind the socket
 accept more slowly than clients arrive: all busy, too few of them, or the backlog too small.
+A socket of a Dovecot service (found by its path in the running configuration) is named
+after its service, with the backlog the master derives from the service's limits
+(``process_limit x client_limit``, at least 4; src/master/service-listen.c): Dovecot has no
+backlog setting, so the fix is the service's limits.
 
 Proof: the attribution sampler saw the socket's queue longer than its backlog, and names the
 socket and the process that owns it. Fix: more accepting capacity behind the socket (for
@@ -20,6 +24,8 @@ from collections.abc import Iterator
 from sockdoc.causes import Cause
 from sockdoc.facts.host import HostFacts, Listener
 from sockdoc.matchers.base import Confidence, Severity
+from sockdoc.parsers.doveconf import DovecotService
+from sockdoc.rules import _dovecot
 from sockdoc.rules._common import owner_text, sampled, socket_subject
 from sockdoc.rules.base import Evidence, Finding, Fix, NotChecked, Ok, Outcome, Rule, pow2_at_least
 
@@ -77,6 +83,29 @@ def backlog_fix(f: HostFacts, s: Listener, who: str) -> Fix:
     return Fix(text + ".", sysctls=sysctls)
 
 
+def dovecot_service(f: HostFacts, s: Listener) -> DovecotService | None:
+    """The Dovecot service whose unix_listener ``s`` is (by its path under base_dir)."""
+    dc = _dovecot.find(f)
+    if dc is None:
+        return None
+    for svc in dc.services():
+        if s.name in dc.socket_names(svc):
+            return svc
+    return None
+
+
+def dovecot_fix(s: Listener, svc: DovecotService) -> Fix:
+    """Dovecot has no backlog setting: the master derives it from the service's limits."""
+    limits = f"process_limit {svc.process_limit} x client_limit {svc.client_limit}"
+    return Fix(
+        f"{s.name} is a socket of Dovecot service {svc.name}: the master listens on it with "
+        f"a backlog of {limits} (at least 4), and hands its connections to {svc.name} "
+        f"processes only while one is free. Raise the service's process_limit to the demand "
+        "(the dovecot-process-limit finding computes it; for a mail service with client_limit "
+        "above 1 see dovecot-client-limit): the backlog grows with it."
+    )
+
+
 def check(f: HostFacts) -> Iterator[Outcome]:
     if f.source("s1/sock_diag/unix_listen") is None or f.missing("s1/sock_diag/unix_listen"):
         yield NotChecked(ID, "UNIX listeners not read (sock_diag)", ("s1/sock_diag/unix_listen",))
@@ -89,6 +118,14 @@ def check(f: HostFacts) -> Iterator[Outcome]:
     for s in full:
         frac = s.full_samples / s.samples if s.samples else 1.0
         who = owner_text(s, f)
+        svc = dovecot_service(f, s)
+        evidence = listener_evidence(f, s)
+        if svc is not None:
+            who = f"Dovecot service {svc.name}, listening in {who}"
+            evidence.insert(
+                1, Evidence("Dovecot service", svc.name, "", "doveconf -a (unix_listener)")
+            )
+            evidence.extend(_dovecot.backlog_evidence(f, svc, [s]))
         yield Finding(
             rule=ID,
             title=f"UNIX socket {s.name}: accept queue full, connects fail with EAGAIN",
@@ -102,8 +139,8 @@ def check(f: HostFacts) -> Iterator[Outcome]:
                 "every new connect() is refused (EAGAIN). The processes behind it accept more "
                 "slowly than clients arrive."
             ),
-            evidence=tuple(listener_evidence(f, s)),
-            fix=backlog_fix(f, s, who),
+            evidence=tuple(evidence),
+            fix=backlog_fix(f, s, who) if svc is None else dovecot_fix(s, svc),
         )
 
 
