@@ -46,7 +46,7 @@ class LogEvent:
     line: str
 
 
-LogKey = tuple[str, str, str]  # cause, daemon, signature
+LogKey = tuple[str, str, str, str]  # cause, daemon, signature, severity
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,11 @@ class Monitor:
             self.follower = Follower(list(logs), journal=journal)
         self.catalogue = catalogue or default()
         self.log_events: Counter[LogKey] = Counter()
+        if self.follower is not None:
+            # every signature's series exists from the start, at 0, so that the first burst
+            # after a restart is an increase that rate() and increase() can see
+            for sig in self.catalogue.signatures():
+                self.log_events[(sig.cause.value, sig.daemon, sig.id, sig.severity.value)] = 0
         self.log_lines: Counter[str] = Counter()
         self.recent: deque[LogEvent] = deque(maxlen=RECENT_EVENTS)
 
@@ -109,7 +114,7 @@ class Monitor:
             sig = result.signature
             if sig is None:
                 continue
-            self.log_events[(sig.cause.value, sig.daemon, sig.id)] += 1
+            self.log_events[(sig.cause.value, sig.daemon, sig.id, sig.severity.value)] += 1
             event = LogEvent(
                 now, line.source, sig.id, sig.daemon, sig.cause.value, sig.severity.value,
                 line.text[:500],

@@ -46,7 +46,7 @@ from sockdoc.parsers.sock_diag import (
 
 SLOW_EVERY = 30.0  # seconds between refreshes of the slow sources
 OWNERS_EVERY = 600.0  # seconds between full owner scans when nothing new appears
-EARLY_REFRESH = 30.0  # at the soonest, when a listener or UDP server socket appears
+EARLY_REFRESH = 15.0  # at the soonest, when a listener or UDP server socket appears
 
 
 @dataclass(frozen=True)

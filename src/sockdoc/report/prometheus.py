@@ -30,6 +30,11 @@ _KERNEL: tuple[tuple[str, str, str, str], ...] = (
     ("sockdoc_tcp_listen_overflows", "TcpExt.ListenOverflows", "", ""),
     ("sockdoc_tcp_listen_drops", "TcpExt.ListenDrops", "", ""),
     ("sockdoc_tcp_syncookies_sent", "TcpExt.SyncookiesSent", "", ""),
+    ("sockdoc_tcp_syn_queue_drops", "TcpExt.TCPReqQFullDrop", "", ""),
+    ("sockdoc_udp_datagrams_sent", "Udp.OutDatagrams", "proto", "udp"),
+    ("sockdoc_udp_datagrams_sent", "Udp6.OutDatagrams", "proto", "udp6"),
+    ("sockdoc_udp_datagrams_received", "Udp.InDatagrams", "proto", "udp"),
+    ("sockdoc_udp_datagrams_received", "Udp6.InDatagrams", "proto", "udp6"),
 )
 _HELP = {
     "sockdoc_udp_send_buffer_errors": "UDP datagrams refused: socket send buffer full.",
@@ -37,6 +42,9 @@ _HELP = {
     "sockdoc_tcp_listen_overflows": "Connections dropped at a full TCP accept queue.",
     "sockdoc_tcp_listen_drops": "Connections dropped at TCP listeners, for any reason.",
     "sockdoc_tcp_syncookies_sent": "SYN cookies sent because a SYN queue was full.",
+    "sockdoc_tcp_syn_queue_drops": "SYNs dropped because a SYN queue was full (no cookies).",
+    "sockdoc_udp_datagrams_sent": "UDP datagrams sent (for ratios with the errors).",
+    "sockdoc_udp_datagrams_received": "UDP datagrams delivered to sockets.",
 }
 
 
@@ -220,11 +228,11 @@ def _daemons(f: HostFacts) -> Iterable[Metric]:
 def _logs(s: State) -> Iterable[Metric]:
     events = CounterMetricFamily(
         "sockdoc_log_events",
-        "Log lines of the failure family, by cause, daemon and signature.",
-        labels=["cause", "daemon", "signature"],
+        "Log lines of the failure family, by cause, daemon, signature and severity.",
+        labels=["cause", "daemon", "signature", "severity"],
     )
-    for (cause, daemon, sig), n in sorted(s.log_events.items()):
-        events.add_metric([cause, daemon, sig], n)
+    for (cause, daemon, sig, severity), n in sorted(s.log_events.items()):
+        events.add_metric([cause, daemon, sig, severity], n)
     lines = CounterMetricFamily("sockdoc_log_lines", "Log lines read.", labels=["source"])
     for source, n in sorted(s.log_lines.items()):
         lines.add_metric([source], n)
@@ -235,11 +243,11 @@ def _findings(s: State) -> Iterable[Metric]:
     fam = GaugeMetricFamily(
         "sockdoc_finding",
         "A finding of sockdoc's rules that is active now.",
-        labels=["rule", "severity", "subject"],
+        labels=["rule", "severity", "cause", "subject"],
     )
-    seen: set[tuple[str, str, str]] = set()
+    seen: set[tuple[str, str, str, str]] = set()
     for finding in s.diagnosis.findings:
-        key = (finding.rule, finding.severity.value, finding.subject.name)
+        key = (finding.rule, finding.severity.value, finding.cause.value, finding.subject.name)
         if key not in seen:
             seen.add(key)
             fam.add_metric(list(key), 1)
