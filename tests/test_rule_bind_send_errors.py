@@ -1,6 +1,10 @@
-"""bind-send-errors on real captures of named 9.18.49 in a namespace, 20,000 queries at
-5,000/s: behind a 1 Mbit/s shaper with udp-send-buffer 65536 (fires: UDP4SendErr +9,806 in
-2 s) and unshaped (quiet: every query answered)."""
+"""bind-send-errors on real captures of named 9.18.49 in a namespace: 20,000 queries at
+5,000/s behind a 1 Mbit/s shaper with udp-send-buffer 65536 (fires: UDP4SendErr +9,806 in
+2 s) and unshaped (quiet: every query answered); from the e2e runs (tests/e2e/bindkit.py),
+bursts of queries for a 3.6 kB answer behind a 10 Mbit/s shaper with udp-send-buffer 65536
+(bursts) and with the 524288 proposed for it (fixed: every query answered), and bursts that
+arrive at once, unshaped, where named's own queue overflows and the kernel refuses nothing
+(own-queue)."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from dataclasses import replace
 from rulekit import facts_for, findings, outcomes, rule
 
 from sockdoc.matchers.base import Confidence, Severity
-from sockdoc.rules.base import NotChecked
+from sockdoc.rules.base import Finding, NotChecked
 
 ID = "bind-send-errors"
 
@@ -56,3 +60,46 @@ def test_named_without_statistics_channel() -> None:
     (n,) = list(rule(ID).check(replace(facts, bind_stats={}, configs={"bind": conf})))
     assert isinstance(n, NotChecked)
     assert "statistics-channels" in n.reason
+
+
+def test_bursts_get_the_buffer_that_fixed_them_in_the_e2e_run() -> None:
+    (f,) = findings(ID, f"{ID}/bursts")
+    ev = {e.name: e.value for e in f.evidence}
+    assert (ev["UDP4SendErr in the interval"], ev["responses named tried to send"]) == (142, 605)
+    assert ev["Udp.SndbufErrors in the interval"] == 42
+    assert (ev["udp-send-buffer"], ev["their largest SO_SNDBUF"]) == (65536, 131072)
+    assert ev["samples with one at its send limit"] == "3 of 33 samples over 2.0 s (16 Hz)"
+    assert ev["qdisc tbf on sdns0 backlog"] == 109936
+    # 71 failures/s: 100 ms of them at ~2 kB is far below 1 MiB, the floor
+    (change,) = f.fix.config
+    assert change.text == "udp-send-buffer 524288;"
+    assert change.reload.startswith("restart named")
+
+
+def test_the_fixed_run_is_quiet() -> None:
+    found, ok, _ = outcomes(ID, f"{ID}/fixed")
+    assert not found
+    assert ok[0].summary.startswith("named: no UDP send errors in 2.0 s (0 since it started")
+
+
+def test_own_queue_overflow_is_not_given_a_buffer() -> None:
+    (f,) = findings(ID, f"{ID}/own-queue")
+    assert f.severity is Severity.ERROR
+    ev = {e.name: e.value for e in f.evidence}
+    assert ev["UDP4SendErr in the interval"] == 380
+    assert ev["Udp.SndbufErrors in the interval"] == 0
+    assert ev["their peak send memory"] == 0
+    assert ev["samples with one at its send limit"] == "0 of 48 samples over 2.0 s (24 Hz)"
+    assert "dropped them itself" in f.explanation
+    (change,) = f.fix.config
+    assert (change.text, change.reload) == ("max-udp-size 1232;", "rndc reconfig")
+    assert f.fix.sysctls == ()
+    assert "would not help" in f.fix.summary and "named -n" in f.fix.summary
+
+
+def test_without_kernel_counters_the_buffer_stays_the_advice() -> None:
+    facts = facts_for(f"{ID}/own-queue")
+    counters = {k: v for k, v in facts.counters.items() if not k.startswith(("Udp.", "Udp6."))}
+    (f,) = list(rule(ID).check(replace(facts, counters=counters)))
+    assert isinstance(f, Finding)
+    assert [c.text for c in f.fix.config] == ["udp-send-buffer 524288;"]

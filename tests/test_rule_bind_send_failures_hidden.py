@@ -73,3 +73,19 @@ def test_configuration_not_read() -> None:
     facts = replace(facts_for(f"{ID}/fires"), configs={})
     (n,) = list(rule(ID).check(facts))
     assert isinstance(n, NotChecked)
+
+
+def test_stock_named_gets_both_snippets_and_no_false_zero() -> None:
+    (f,) = findings(ID, f"{ID}/stock")
+    assert f.severity is Severity.WARNING
+    ev = {e.name: e.value for e in f.evidence}
+    assert ev["statistics channel"] == "none"
+    assert ev["named's failed UDP sends in the interval"] == (
+        "not counted (statistics channel not read)"
+    )
+    assert ev["Udp.SndbufErrors in the interval"] == 39
+    assert "counted by named" not in f.explanation
+    stats, logging = f.fix.config
+    assert stats.text == STATS_SNIPPET
+    assert parse_named_conf(logging.text).categories["security"][0] == "send_failures"
+    assert f.fix.summary.startswith("Add a statistics channel")

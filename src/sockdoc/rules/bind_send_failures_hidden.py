@@ -134,7 +134,12 @@ def check(f: HostFacts) -> Iterator[Outcome]:
             "",
             CONF,
         ),
-        Evidence("named's failed UDP sends in the interval", bind_failed, "", "statistics channel"),
+        Evidence(
+            "named's failed UDP sends in the interval",
+            bind_failed if counts is not None else "not counted (statistics channel not read)",
+            "",
+            "statistics channel",
+        ),
         Evidence("Udp.SndbufErrors in the interval", kernel, "", "/proc/net/snmp"),
     ]
     if named.version:
@@ -175,8 +180,9 @@ def check(f: HostFacts) -> Iterator[Outcome]:
             "; ".join(hidden)
             + "."
             + (
-                f" Sends are failing now ({bind_failed:,} counted by named, {kernel:,} "
-                "Udp.SndbufErrors in the interval): the log does not show them."
+                " Sends are failing now ("
+                + (f"{bind_failed:,} counted by named, " if counts is not None else "")
+                + f"{kernel:,} Udp.SndbufErrors in the interval): the log does not show them."
                 if failing
                 else " A send failure would go unnoticed."
             )

@@ -12,8 +12,9 @@ send memory reached its ``SO_SNDBUF``. Fix: a send buffer that holds a whole bur
 proposed is the observed failures per second times 100 ms times the datagram's memory cost
 (payload + about 768 bytes of kernel overhead), added to the current buffer and doubled for
 headroom, rounded up to a power of two and capped at 64 MiB. ``net.core.wmem_default`` is
-the buffer a socket gets without asking; ``wmem_max`` caps what a daemon may ask for
-(``udp-send-buffer`` in BIND, ``so-sndbuf`` in Unbound); socket(7).
+the buffer a socket gets without asking, so it is proposed only for a socket whose
+``SO_SNDBUF`` equals it; ``wmem_max`` caps what a daemon may ask for (``udp-send-buffer`` in
+BIND, ``so-sndbuf`` in Unbound); socket(7).
 """
 
 from __future__ import annotations
@@ -146,6 +147,9 @@ def check(f: HostFacts) -> Iterator[Outcome]:
                 "unbound.conf (server:)", f"so-sndbuf: {target // 2}", "unbound-control reload"
             )
         )
+    # a socket that asked for its own size (SO_SNDBUF, e.g. BIND's udp-send-buffer) does not
+    # get wmem_default, so raising the default would not change it (socket(7))
+    own_size = sock is not None and sock.sndbuf != wmem_default
     yield Finding(
         rule=ID,
         title="UDP datagrams refused: socket send buffer full",
@@ -166,9 +170,18 @@ def check(f: HostFacts) -> Iterator[Outcome]:
         fix=Fix(
             f"Give UDP sockets a send buffer of {target:,} bytes (it holds a burst of "
             f"{rate * BURST_SECONDS:,.0f} refused datagrams on top of today's "
-            f"{current:,}); also look for the bottleneck that makes them wait.",
+            f"{current:,})"
+            + (
+                f"; this one sets its own SO_SNDBUF ({current:,}, not net.core.wmem_default), "
+                "so its program must ask for it"
+                if own_size
+                else ""
+            )
+            + "; also look for the bottleneck that makes them wait.",
             sysctls=raises_only(
-                f, (("net.core.wmem_max", target), ("net.core.wmem_default", target))
+                f,
+                (("net.core.wmem_max", target),)
+                + (() if own_size else (("net.core.wmem_default", target),)),
             ),
             config=tuple(config),
         ),
