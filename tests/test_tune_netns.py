@@ -118,6 +118,7 @@ def test_lab_failures_fall_after_tune_apply(tmp_path: Path) -> None:
         f"{backlog.kernel}); connections established {established[0]} -> {established[1]}"
     )
     assert backlog.kernel == 4096  # the server got the backlog it asked for
+    assert second.agree, [r for r in second.report.rows if r.agree is False]
     assert before >= 4000 and after <= before / 20
     assert applied and f"somaxconn = {change['value']}" in applied[0]
     assert os.path.exists(root / "var/lib/sockdoc/tune")

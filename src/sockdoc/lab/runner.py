@@ -175,6 +175,7 @@ class _Drive:
         ns = self.setup.ns
         nstat_text = self.box.command(ns, "nstat", "-asz", "--json")
         ss_text = self.box.command(ns, "ss", "-H", "-l", "-n", "-x", "-t")
+        somaxconn_text = self.box.command(ns, "sysctl", "-n", "net.core.somaxconn").strip()
         servers = [self.agents[c.role] for c in self.setup.servers]
         for a in servers:
             a.stop()
@@ -196,6 +197,7 @@ class _Drive:
             nstat=nstat,
             ss=ss,
             pids={role: a.pid for role, a in self.agents.items()},
+            somaxconn=int(somaxconn_text) if somaxconn_text.isdigit() else None,
         )
 
     def _await_collector(self) -> None:

@@ -117,6 +117,12 @@ class RunData:
     nstat: Mapping[str, int]
     ss: tuple[SsListener, ...]
     pids: dict[str, int] = field(default_factory=dict)
+    somaxconn: int | None = None  # net.core.somaxconn in the namespace at the end
+
+    def somaxconn_or(self, knob: float) -> int:
+        """The namespace's somaxconn as read at the end (a ``prepare`` hook may have changed
+        it), else the knob that set it."""
+        return self.somaxconn if self.somaxconn is not None else int(knob)
 
     def buckets(self, times: Sequence[float]) -> list[int]:
         """Counts of event ``times`` per step of the timeline: step i holds the events after

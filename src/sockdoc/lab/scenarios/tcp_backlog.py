@@ -78,7 +78,7 @@ def setup(box: Sandbox, k: Knobs) -> Setup:
 def report(run: RunData) -> Report:
     clients = run.results["tcp-clients"]
     k = run.knobs
-    backlog = min(int(k["backlog"]), int(k["somaxconn"]))
+    backlog = min(int(k["backlog"]), run.somaxconn_or(k["somaxconn"]))
     name = run.setup.subject
     queues, kernel_backlog = [], None
     for s in run.samples:

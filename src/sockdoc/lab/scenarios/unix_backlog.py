@@ -75,7 +75,8 @@ def report(run: RunData) -> Report:
     path = run.setup.subject
     k = run.knobs
     asked = int(k["client_limit"] * k["process_limit"])
-    backlog = min(asked, int(k["somaxconn"]))
+    somaxconn = run.somaxconn_or(k["somaxconn"])
+    backlog = min(asked, somaxconn)
     queues = []
     kernel_backlog = None
     for s in run.samples:
@@ -122,8 +123,8 @@ def report(run: RunData) -> Report:
     notes: tuple[str, ...] = (
         f"{int(storm['answered'])} of {int(storm['logins'])} logins were served",
     )
-    if asked > int(k["somaxconn"]):
-        notes += (f"listen({asked}) was clamped to somaxconn {int(k['somaxconn'])}",)
+    if asked > somaxconn:
+        notes += (f"listen({asked}) was clamped to somaxconn {somaxconn}",)
     return Report(
         rows,
         columns,
