@@ -14,7 +14,6 @@ import pkgutil
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 import click
 from rich.console import Console
@@ -25,16 +24,15 @@ import sockdoc
 from sockdoc import __version__
 from sockdoc import scan as scanning
 from sockdoc.collect import bundle, logfiles
-from sockdoc.collect.gather import Collected, GatherOptions, gather
 from sockdoc.collect.lines import stdin_lines
 from sockdoc.collect.netns import NetnsError
-from sockdoc.collect.root import BundleError, LiveRoot
 from sockdoc.engine import diagnose
 from sockdoc.explain import explain as explain_result
 from sockdoc.facts.host import build as build_facts
 from sockdoc.matchers.base import Signature
 from sockdoc.matchers.catalogue import CatalogueError, default
 from sockdoc.matchers.prefilter import FALLBACK_REASON
+from sockdoc.options import collect_bundle, collect_live, gather_options, with_gather_options
 from sockdoc.parsers.timestamps import parse_user_time
 from sockdoc.report import (
     check_json,
@@ -239,71 +237,6 @@ def scan(
 SEVERITIES = ("info", "warning", "error", "critical")
 
 
-def _gather_options(
-    interval: float,
-    logs: tuple[str, ...],
-    no_logs: bool,
-    netns_name: str | None,
-    pid: int | None,
-) -> GatherOptions:
-    if netns_name is not None and pid is not None:
-        raise click.UsageError("give --netns or --pid, not both")
-    chosen: tuple[str, ...] | None = () if no_logs else (logs or None)
-    return GatherOptions(interval=interval, logs=chosen, netns=netns_name, pid=pid)
-
-
-def _live_collect(options: GatherOptions, quiet: bool) -> Collected:
-    root = LiveRoot()
-    try:
-        if sys.stderr.isatty() and not quiet:
-            with Console(stderr=True).status("collecting") as status:
-                return gather(root, options, lambda s: status.update(f"collecting: {s}"))
-        return gather(root, options)
-    finally:
-        root.close()
-
-
-def _interval_option(f: Any) -> Any:
-    return click.option(
-        "--interval",
-        type=click.FloatRange(0.1, 600),
-        default=2.0,
-        show_default=True,
-        help="Seconds between the two counter samples (sockets are sampled meanwhile).",
-    )(f)
-
-
-_common = [
-    click.option(
-        "--logs",
-        multiple=True,
-        metavar="PATH",
-        help="Logs to scan (file, directory or 'journal'; repeat). "
-        "Default: the journal, else /var/log.",
-    ),
-    click.option("--no-logs", is_flag=True, help="Do not scan logs."),
-    click.option(
-        "--netns",
-        "netns_name",
-        metavar="NAME",
-        help="Analyse this network namespace ('ip netns list').",
-    ),
-    click.option(
-        "--pid",
-        type=click.IntRange(1),
-        metavar="PID",
-        help="Analyse the network namespace of this process (a container's), and the process "
-        "itself like a daemon (limits, descriptors), even if sockdoc does not know it.",
-    ),
-]
-
-
-def _with_common(f: Any) -> Any:
-    for opt in reversed(_common):
-        f = opt(f)
-    return _interval_option(f)
-
-
 @cli.command()
 @click.option(
     "--bundle",
@@ -320,7 +253,7 @@ def _with_common(f: Any) -> Any:
     help="Exit 1 when a finding is at least this severe.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="List every source that could not be read.")
-@_with_common
+@with_gather_options
 def check(
     bundle_path: str | None,
     as_json: bool,
@@ -338,19 +271,11 @@ def check(
     in between; reads daemon processes, limits and configuration; scans recent logs. Exit: 0
     healthy, 1 findings at or above --fail-on, 2 usage error, 3 could not run.
     """
-    options = _gather_options(interval, logs, no_logs, netns_name, pid)
+    options = gather_options(interval, logs, no_logs, netns_name, pid)
     if bundle_path is not None:
-        if netns_name is not None or pid is not None:
-            raise click.UsageError("--netns/--pid apply to a live host, not to --bundle")
-        try:
-            with bundle.opened(bundle_path) as root:
-                collected = gather(root, options)
-        except FileNotFoundError:
-            raise click.ClickException(f"no such bundle: {bundle_path}") from None
-        except BundleError as exc:
-            raise click.ClickException(str(exc)) from None
+        collected = collect_bundle(bundle_path, options)
     else:
-        collected = _live_collect(options, as_json)
+        collected = collect_live(options, as_json)
     diagnosis = diagnose(build_facts(collected))
     if as_json:
         click.echo(json.dumps(check_json.to_json(diagnosis), indent=2))
@@ -369,7 +294,7 @@ def check(
     metavar="FILE.tar.gz",
     help="Where to write the bundle (an existing file is kept as FILE.bak).",
 )
-@_with_common
+@with_gather_options
 def collect(
     output: str,
     interval: float,
@@ -380,9 +305,9 @@ def collect(
 ) -> None:
     """Collect everything 'check' reads into a bundle, to analyse elsewhere with
     'sockdoc check --bundle FILE'. Secrets in daemon configurations are redacted."""
-    options = _gather_options(interval, logs, no_logs, netns_name, pid)
+    options = gather_options(interval, logs, no_logs, netns_name, pid)
     started = time.monotonic()
-    collected = _live_collect(options, False)
+    collected = collect_live(options, False)
     top = bundle.write(
         collected.got,
         output,

@@ -12,16 +12,15 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Any
 
 import click
 
-from sockdoc.collect import bundle, specs
-from sockdoc.collect.gather import Collected, gather
+from sockdoc.collect import specs
+from sockdoc.collect.gather import Collected
 from sockdoc.collect.output import write_atomic
-from sockdoc.collect.root import BundleError
 from sockdoc.engine import diagnose
 from sockdoc.facts.host import build as build_facts
+from sockdoc.options import collect_bundle, collect_live, gather_options, with_gather_options
 from sockdoc.report import charts, html, markdown, model, report_json
 
 FORMATS = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".json": "json"}
@@ -53,69 +52,6 @@ def _logs(collected: Collected) -> tuple[str | None, str]:
     return g.text(), ""
 
 
-def _collect(
-    bundle_path: str | None,
-    interval: float,
-    logs: tuple[str, ...],
-    no_logs: bool,
-    netns_name: str | None,
-    pid: int | None,
-    quiet: bool,
-) -> Collected:
-    # imported here: sockdoc.cli imports this module while it registers subcommands
-    from sockdoc.cli import _gather_options, _live_collect  # noqa: PLC0415
-
-    options = _gather_options(interval, logs, no_logs, netns_name, pid)
-    if bundle_path is None:
-        return _live_collect(options, quiet)
-    if netns_name is not None or pid is not None:
-        raise click.UsageError("--netns/--pid apply to a live host, not to --bundle")
-    try:
-        with bundle.opened(bundle_path) as root:
-            return gather(root, options)
-    except FileNotFoundError:
-        raise click.ClickException(f"no such bundle: {bundle_path}") from None
-    except BundleError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _with_gather_options(f: Any) -> Any:
-    """The options ``check`` and ``collect`` take to gather (same names, same meaning)."""
-    options = [
-        click.option(
-            "--interval",
-            type=click.FloatRange(0.1, 600),
-            default=2.0,
-            show_default=True,
-            help="Seconds between the two counter samples (sockets are sampled meanwhile).",
-        ),
-        click.option(
-            "--logs",
-            multiple=True,
-            metavar="PATH",
-            help="Logs to scan (file, directory or 'journal'; repeat). "
-            "Default: the journal, else /var/log.",
-        ),
-        click.option("--no-logs", is_flag=True, help="Do not scan logs."),
-        click.option(
-            "--netns",
-            "netns_name",
-            metavar="NAME",
-            help="Analyse this network namespace ('ip netns list').",
-        ),
-        click.option(
-            "--pid",
-            type=click.IntRange(1),
-            metavar="PID",
-            help="Analyse the network namespace of this process (a container's), and the "
-            "process itself like a daemon.",
-        ),
-    ]
-    for opt in reversed(options):
-        f = opt(f)
-    return f
-
-
 @click.command("report")
 @click.option(
     "--bundle",
@@ -131,7 +67,7 @@ def _with_gather_options(f: Any) -> Any:
     "FILE.json. An existing file is kept as FILE.bak.",
 )
 @click.option("--json", "as_json", is_flag=True, help="JSON (to stdout unless -o FILE.json).")
-@_with_gather_options
+@with_gather_options
 def report(
     bundle_path: str | None,
     output: str | None,
@@ -150,9 +86,11 @@ def report(
     written, 2 usage error, 3 could not run.
     """
     kind = _format(output, as_json)
-    collected = _collect(
-        bundle_path, interval, logs, no_logs, netns_name, pid, quiet=output is None
-    )
+    options = gather_options(interval, logs, no_logs, netns_name, pid)
+    if bundle_path is not None:
+        collected = collect_bundle(bundle_path, options)
+    else:
+        collected = collect_live(options, quiet=output is None)
     diagnosis = diagnose(build_facts(collected))
     logs_text, note = _logs(collected)
     rep = model.build(diagnosis, logs_text, time.time(), note)

@@ -13,13 +13,11 @@ import os
 import sys
 
 import click
-from rich.console import Console
 
-from sockdoc.collect import bundle
-from sockdoc.collect.gather import Collected, GatherOptions, gather
-from sockdoc.collect.root import BundleError, LiveRoot
+from sockdoc.collect.gather import Collected, GatherOptions
 from sockdoc.engine import diagnose
 from sockdoc.facts.host import HostFacts, build
+from sockdoc.options import collect_bundle, collect_live, gather_options
 from sockdoc.tune import apply as applying
 from sockdoc.tune import files as rendering
 from sockdoc.tune import proposals, safety, show
@@ -28,30 +26,10 @@ from sockdoc.tune.apply import TuneError
 EXIT_OK, EXIT_CHANGES, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
 
 
-def _options(
-    interval: float, logs: tuple[str, ...], no_logs: bool, netns: str | None, pid: int | None
-) -> GatherOptions:
-    chosen: tuple[str, ...] | None = () if no_logs else (logs or None)
-    return GatherOptions(interval=interval, logs=chosen, netns=netns, pid=pid)
-
-
 def _collect(bundle_path: str | None, options: GatherOptions, quiet: bool) -> Collected:
     if bundle_path is not None:
-        try:
-            with bundle.opened(bundle_path) as root:
-                return gather(root, GatherOptions(interval=options.interval, logs=options.logs))
-        except FileNotFoundError:
-            raise click.ClickException(f"no such bundle: {bundle_path}") from None
-        except BundleError as exc:
-            raise click.ClickException(str(exc)) from None
-    live = LiveRoot()
-    try:
-        if sys.stderr.isatty() and not quiet:
-            with Console(stderr=True).status("collecting") as status:
-                return gather(live, options, lambda s: status.update(f"collecting: {s}"))
-        return gather(live, options)
-    finally:
-        live.close()
+        return collect_bundle(bundle_path, options)
+    return collect_live(options, quiet)
 
 
 def _where(facts: HostFacts, bundle_path: str | None) -> str:
@@ -193,7 +171,7 @@ def tune(
     _usage(bundle_path, write_dir, do_apply, netns_name, pid)
     if do_apply and (root == "/" or netns_name is not None):
         _need_root("--apply")
-    options = _options(interval, logs, no_logs, None if bundle_path else netns_name, pid)
+    options = gather_options(interval, logs, no_logs, None if bundle_path else netns_name, pid)
     facts = build(_collect(bundle_path, options, as_json))
     if do_apply and facts.netns and netns_name is None:
         raise click.UsageError(

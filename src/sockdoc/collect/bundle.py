@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator, Mapping
 
 from sockdoc import __version__
+from sockdoc.collect.output import write_atomic
 from sockdoc.collect.root import DATA, MANIFEST, BundleRoot, Got, _safe_key, manifest_json, unpack
 
 
@@ -60,24 +61,14 @@ def write(
         digests=digests,
         extra=extra or {},
     )
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".sockdoc-bundle-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            with tarfile.open(fileobj=raw, mode="w:gz", compresslevel=6) as tar:
-                _add(tar, f"{top}/{MANIFEST}", manifest, now)
-                for key, g in got.items():
-                    if g.data is not None:
-                        _add(tar, f"{top}/{DATA}/{_safe_key(key)}", g.data, now)
-            raw.flush()
-            os.fsync(raw.fileno())
-        if os.path.exists(path):
-            os.replace(path, path + ".bak")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz", compresslevel=6) as tar:
+        _add(tar, f"{top}/{MANIFEST}", manifest, now)
+        for key, g in got.items():
+            if g.data is not None:
+                _add(tar, f"{top}/{DATA}/{_safe_key(key)}", g.data, now)
+    # a bundle may hold what only root could read: only its owner may read it
+    write_atomic(path, buf.getvalue(), mode=0o600)
     return top
 
 

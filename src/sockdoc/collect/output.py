@@ -12,7 +12,7 @@ import os
 import tempfile
 
 
-def write_atomic(path: str, data: bytes) -> None:
+def write_atomic(path: str, data: bytes, mode: int = 0o644) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".sockdoc-", suffix=".tmp", dir=directory)
     try:
@@ -20,7 +20,7 @@ def write_atomic(path: str, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, mode)
         if os.path.exists(path):
             os.replace(path, path + ".bak")
         os.replace(tmp, path)
