@@ -159,7 +159,9 @@ class _Gatherer:
             )
         self.stats_urls = daemon_sources.collect(self.rec, self.table, self.pids)
 
-    def sample(self, s: str) -> None:
+    def sample(self, s: str, qdiscs: bool = True) -> None:
+        """Read sample ``s``; ``qdiscs=False`` leaves out ``tc`` (the caller reuses an
+        earlier reading, see :mod:`sockdoc.collect.continuous`)."""
         rec = self.rec
         rec.compute(f"{s}/time", "clock", _clock)
         for name in specs.PROC_NET:
@@ -168,7 +170,8 @@ class _Gatherer:
         # change cover nearly the same moment; the tc command (a fork) comes after
         for kind, (origin, fn) in _DUMPS.items():
             rec.compute(specs.sock_diag(s, kind), origin, _dump(fn))
-        rec.command(specs.qdisc(s), ["tc", "-s", "-j", "qdisc", "show"], timeout=5.0)
+        if qdiscs:
+            rec.command(specs.qdisc(s), ["tc", "-s", "-j", "qdisc", "show"], timeout=5.0)
         rec.file(specs.conntrack_stat(s), specs.CONNTRACK_STAT)
         rec.file(f"{s}/proc/stat", "/proc/stat")
         rec.file(specs.conntrack_count(s), "/proc/sys/net/netfilter/nf_conntrack_count")

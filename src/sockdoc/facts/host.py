@@ -299,11 +299,18 @@ def _times(b: _Builder) -> tuple[float | None, float]:
     return t1[0], max(t1[1] - t0[1], 0.0)
 
 
+# watch and the exporter read each sample twice (as a step's s1, then as the next one's s0):
+# parse each text once
+_parse_snmp = functools.lru_cache(maxsize=4)(parse_snmp)
+_parse_netstat = functools.lru_cache(maxsize=4)(parse_netstat)
+_parse_snmp6 = functools.lru_cache(maxsize=4)(parse_snmp6)
+
+
 def _counters(b: _Builder, s: str) -> Counters | None:
     parts = [
-        b.parse(specs.proc_net(s, "snmp"), parse_snmp),
-        b.parse(specs.proc_net(s, "netstat"), parse_netstat),
-        b.parse(specs.proc_net(s, "snmp6"), parse_snmp6),
+        b.parse(specs.proc_net(s, "snmp"), _parse_snmp),
+        b.parse(specs.proc_net(s, "netstat"), _parse_netstat),
+        b.parse(specs.proc_net(s, "snmp6"), _parse_snmp6),
     ]
     got = [p for p in parts if p is not None]
     if not got:
