@@ -66,7 +66,32 @@ def _note_fallback() -> None:
         click.echo(f"sockdoc: note: {FALLBACK_REASON}", err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _module_commands() -> list[str]:
+    """The subcommands that live in their own modules, sockdoc/cli_<name>.py."""
+    return sorted(
+        m.name.removeprefix("cli_")
+        for m in pkgutil.iter_modules(sockdoc.__path__)
+        if m.name.startswith("cli_")
+    )
+
+
+class _Group(click.Group):
+    """Larger subcommands live in sockdoc/cli_<name>.py, each exporting COMMAND, and are
+    imported only when used: ``sockdoc scan`` (which ``check`` runs as a child process) and
+    ``explain`` do not pay for the lab, the exporter or the report's imports. Adding one
+    touches no other file."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_module_commands()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in _module_commands():
+            command = importlib.import_module(f"sockdoc.cli_{cmd_name}").COMMAND
+        return command
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sockdoc")
 def cli() -> None:
     """sockdoc: the socket-pressure doctor for Linux servers.
@@ -320,12 +345,6 @@ def collect(
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     click.echo(f"sockdoc: wrote {output} ({top}; {len(collected.got)} sources: {summary})")
 
-
-# Larger subcommands live in their own modules, sockdoc/cli_<name>.py, each exporting COMMAND
-# (a click command or group); adding one touches no other file.
-for _module in pkgutil.iter_modules(sockdoc.__path__, "sockdoc."):
-    if _module.name.split(".")[-1].startswith("cli_"):
-        cli.add_command(importlib.import_module(_module.name).COMMAND)
 
 
 def main() -> None:
