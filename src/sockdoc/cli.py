@@ -346,7 +346,6 @@ def collect(
     click.echo(f"sockdoc: wrote {output} ({top}; {len(collected.got)} sources: {summary})")
 
 
-
 def main() -> None:
     """Entry point: click's own errors exit 2; anything unexpected is one line, exit 3."""
     try:
