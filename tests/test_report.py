@@ -159,7 +159,7 @@ def test_log_timeline_parser_rejects_bad_documents() -> None:
             model.log_timeline(text)
     binned = model.log_timeline(
         '{"matched": 9, "incidents": [{"start": "2026-11-21T03:00:00+00:00", '
-        '"per_minute": [6, 3], "minutes_per_point": 3}]}'
+        '"end": "2026-11-21T03:06:00+00:00", "per_minute": [6, 3], "minutes_per_point": 3}]}'
     )
     assert [(p.minutes, p.per_minute) for p in binned.points] == [(3, 2.0), (3, 1.0)]
     assert binned.points[1].start - binned.points[0].start == 180

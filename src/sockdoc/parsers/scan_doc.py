@@ -38,6 +38,8 @@ class LogIncident:
     peak_per_minute: int
     causes: tuple[tuple[str, int], ...]
     signatures: tuple[tuple[str, int], ...]
+    per_minute: tuple[int, ...] = ()  # matched lines per point from ``start``
+    minutes_per_point: int = 1  # a long incident's series is binned
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class LogFacts:
     incidents: tuple[LogIncident, ...]
     examples: tuple[tuple[str, str], ...]
     unreadable: int
+    untimed: int = 0  # matched lines without a time stamp
 
     def count_for_cause(self, cause: str) -> int:
         return sum(n for c, n in self.by_cause if c == cause)
@@ -97,6 +100,18 @@ def _time(v: Any, what: str) -> float:
         raise ParseError(SOURCE, None, None, f"{what} is not an ISO time ({v!r})") from None
 
 
+def _series(inc: dict[str, Any], i: int) -> tuple[tuple[int, ...], int]:
+    series = inc.get("per_minute", [])
+    step = inc.get("minutes_per_point", 1)
+    if not isinstance(series, list) or not all(
+        isinstance(x, int) and not isinstance(x, bool) for x in series
+    ):
+        raise ParseError(SOURCE, None, None, f"incident {i} per_minute: not a list of counts")
+    if isinstance(step, bool) or not isinstance(step, int) or step < 1:
+        raise ParseError(SOURCE, None, None, f"incident {i} minutes_per_point is not >= 1")
+    return tuple(series), step
+
+
 def _int(doc: dict[str, Any], key: str) -> int:
     v = doc.get(key, 0)
     if isinstance(v, bool) or not isinstance(v, int):
@@ -118,6 +133,7 @@ def parse_scan_doc(text: str) -> LogFacts:
     for i, inc in enumerate(raw):
         if not isinstance(inc, dict):
             raise ParseError(SOURCE, None, None, f"incident {i} is not an object")
+        series, step = _series(inc, i)
         incidents.append(
             LogIncident(
                 start=_time(inc.get("start"), f"incident {i} start"),
@@ -126,6 +142,8 @@ def parse_scan_doc(text: str) -> LogFacts:
                 peak_per_minute=_int(inc, "peak_per_minute"),
                 causes=_counts(inc, "causes"),
                 signatures=_counts(inc, "signatures"),
+                per_minute=series,
+                minutes_per_point=step,
             )
         )
     inputs = doc.get("inputs", [])
@@ -143,4 +161,5 @@ def parse_scan_doc(text: str) -> LogFacts:
         if isinstance(examples, dict)
         else (),
         unreadable=_int(doc, "unreadable"),
+        untimed=_int(doc, "untimed"),
     )

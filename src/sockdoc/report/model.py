@@ -15,11 +15,13 @@ out; no file is read and nothing is drawn here. Each piece keeps to what was mea
 Examples:
 
 >>> t = log_timeline('{"matched": 5, "inputs": ["/var/log/mail.log"], "incidents": [{'
-...     '"start": "2026-11-21T03:00:00+00:00", "per_minute": [3, 0, 2], '
+...     '"start": "2026-11-21T03:00:00+00:00", "end": "2026-11-21T03:02:30+00:00", '
+...     '"per_minute": [3, 0, 2], '
 ...     '"minutes_per_point": 1}]}')
 >>> [(p.start, p.count) for p in t.points]
 [(1795230000.0, 3), (1795230060.0, 0), (1795230120.0, 2)]
->>> log_timeline('{"incidents": [{"start": "2026-11-21T03:00:00+00:00", "per_minute": "3"}]}')
+>>> log_timeline('{"incidents": [{"start": "2026-11-21T03:00:00+00:00", '
+...              '"end": "2026-11-21T03:00:00+00:00", "per_minute": "3"}]}')
 Traceback (most recent call last):
     ...
 sockdoc.parsers.errors.ParseError: sockdoc scan --json: incident 0 per_minute: not a list of counts
@@ -27,19 +29,17 @@ sockdoc.parsers.errors.ParseError: sockdoc scan --json: incident 0 per_minute: n
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from sockdoc.collect import logscan
 from sockdoc.engine import Diagnosis
 from sockdoc.facts.host import Daemon, HostFacts, Listener, UdpSocket
 from sockdoc.parsers.errors import ParseError
 from sockdoc.parsers.owners import Owner
+from sockdoc.parsers.scan_doc import parse_scan_doc
 
-SOURCE = "sockdoc scan --json"
 # Counters that move when a socket queue or buffer overflows (the ones the rules cite). A
 # report charts those a finding cites and those that moved; when none did, the first three,
 # so that "no overflow counted" is shown rather than left out.
@@ -171,49 +171,20 @@ class Report:
         return tuple(sorted((*self.listeners, *self.udp), key=lambda f: -f.ratio))
 
 
-def _int_list(v: Any) -> bool:
-    return isinstance(v, list) and all(isinstance(x, int) and not isinstance(x, bool) for x in v)
-
-
-def _count(doc: dict[str, Any], key: str) -> int:
-    v = doc.get(key, 0)
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise ParseError(SOURCE, None, None, f"{key} is not an integer")
-    return v
-
-
 def log_timeline(text: str) -> LogTimeline:
-    """The per-minute series of ``sockdoc scan --json``'s incidents (see the module doc)."""
-    try:
-        doc = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise ParseError(SOURCE, None, None, f"not JSON ({exc})") from None
-    if not isinstance(doc, dict):
-        raise ParseError(SOURCE, None, None, "not a JSON object")
-    incidents = doc.get("incidents", [])
-    if not isinstance(incidents, list):
-        raise ParseError(SOURCE, None, None, "incidents is not a list")
-    points: list[LogPoint] = []
-    for i, inc in enumerate(incidents):
-        if not isinstance(inc, dict):
-            raise ParseError(SOURCE, None, None, f"incident {i} is not an object")
-        try:
-            start = datetime.fromisoformat(str(inc.get("start"))).timestamp()
-        except ValueError:
-            raise ParseError(SOURCE, None, None, f"incident {i} start is not a time") from None
-        series = inc.get("per_minute", [])
-        step = inc.get("minutes_per_point", 1)
-        if not _int_list(series):
-            raise ParseError(SOURCE, None, None, f"incident {i} per_minute: not a list of counts")
-        if isinstance(step, bool) or not isinstance(step, int) or step < 1:
-            raise ParseError(SOURCE, None, None, f"incident {i} minutes_per_point is not >= 1")
-        points += [LogPoint(start + n * step * 60.0, step, c) for n, c in enumerate(series)]
-    inputs = doc.get("inputs", [])
+    """The per-minute series of ``sockdoc scan --json``'s incidents (see the module doc), read
+    by the scan document's own parser."""
+    logs = parse_scan_doc(text)
+    points = [
+        LogPoint(inc.start + n * inc.minutes_per_point * 60.0, inc.minutes_per_point, c)
+        for inc in logs.incidents
+        for n, c in enumerate(inc.per_minute)
+    ]
     return LogTimeline(
         points=tuple(sorted(points, key=lambda p: p.start)),
-        matched=_count(doc, "matched"),
-        untimed=_count(doc, "untimed"),
-        inputs=tuple(str(x) for x in inputs) if isinstance(inputs, list) else (),
+        matched=logs.matched,
+        untimed=logs.untimed,
+        inputs=logs.inputs,
     )
 
 
