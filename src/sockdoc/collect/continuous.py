@@ -108,6 +108,8 @@ class Continuous:
         self._known_inodes: frozenset[int] = frozenset()
         self._owners_at: float | None = None
         self._owners_wanted = False
+        self._pids: tuple[int, ...] = ()  # the daemons' processes, from the slow read
+        self._stats_urls: tuple[str, ...] = ()
         self._refreshing = False
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -151,7 +153,7 @@ class Continuous:
             if owners_due:
                 self._owners_at = time.monotonic()
                 self._owners_wanted = False
-                self._known_inodes = frozenset(self._servers(previous))
+                self._known_inodes = frozenset(self._inodes(previous, servers_only=True))
             self._pids = g.pids
             self._stats_urls = g.stats_urls
 
@@ -166,9 +168,10 @@ class Continuous:
             self._wake.clear()
 
     @staticmethod
-    def _servers(sample: Mapping[str, Got]) -> set[int]:
-        """Inodes of the sockets whose owner matters: listeners, and UDP sockets that are not
-        connected (servers; a resolver's client sockets come and go by the thousand)."""
+    def _inodes(sample: Mapping[str, Got], servers_only: bool = False) -> set[int]:
+        """Inodes of the sample's sockets; with ``servers_only``, those whose owner matters:
+        listeners, and UDP sockets that are not connected (servers; a resolver's client
+        sockets come and go by the thousand)."""
         inodes: set[int] = set()
         for kind in specs.SOCK_DIAG_KINDS:
             got = sample.get(specs.sock_diag("s1", kind))
@@ -176,21 +179,8 @@ class Continuous:
                 continue
             try:
                 for s in _parsed(kind, got.data):
-                    if kind != "udp" or getattr(s, "remote_port", 0) == 0:
+                    if not servers_only or kind != "udp" or getattr(s, "remote_port", 0) == 0:
                         inodes.add(s.inode)
-            except (SockDiagParseError, ParseError, OSError):
-                continue
-        return inodes
-
-    @staticmethod
-    def _inodes(sample: Mapping[str, Got]) -> set[int]:
-        inodes: set[int] = set()
-        for kind in specs.SOCK_DIAG_KINDS:
-            got = sample.get(specs.sock_diag("s1", kind))
-            if got is None or not got.ok or got.data is None:
-                continue
-            try:
-                inodes.update(s.inode for s in _parsed(kind, got.data))
             except (SockDiagParseError, ParseError, OSError):
                 continue
         return inodes
@@ -202,8 +192,8 @@ class Continuous:
         started = time.monotonic()
         g = _Gatherer(self.root, self.options, None)
         with self._lock:
-            g.pids = getattr(self, "_pids", ())
-            g.stats_urls = getattr(self, "_stats_urls", ())
+            g.pids = self._pids
+            g.stats_urls = self._stats_urls
             slow = dict(self._slow)
             slow_at = self._slow_at
             known = self._known_inodes
@@ -231,7 +221,7 @@ class Continuous:
         with self._lock:
             self._previous = current
         got: dict[str, Got] = {**self._host_only, **slow, **s0, **current}
-        fresh = self._servers(current) - known
+        fresh = self._inodes(current, servers_only=True) - known
         if fresh and known and self._owners_at is not None:
             with self._lock:
                 if time.monotonic() - self._owners_at >= EARLY_REFRESH:

@@ -24,13 +24,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from sockdoc.collect import bundle, netns
-from sockdoc.collect.gather import GatherOptions, gather
-from sockdoc.engine import Diagnosis, diagnose
-from sockdoc.facts.host import build
+from sockdoc.collect import netns
+from sockdoc.engine import Diagnosis
 from sockdoc.lab.probe import Probe, Sample
 from sockdoc.lab.sandbox import PREFIX, Agent, LabError, Sandbox, sandbox
 from sockdoc.lab.scenario import Expect, Knobs, Report, RunData, Setup, Spec
+from sockdoc.monitor import from_bundle
 from sockdoc.parsers.errors import ParseError
 from sockdoc.parsers.nstat import parse_nstat
 from sockdoc.parsers.ss_listen import parse_ss_listen
@@ -108,12 +107,6 @@ def _collect_argv(ns: str, pid: int | None, out: str) -> list[str]:
         "-o",
         out,
     ]
-
-
-def _diagnose(path: str) -> Diagnosis:
-    with bundle.opened(path) as root:
-        collected = gather(root, GatherOptions(interval=CHECK_INTERVAL, logs=()))
-    return diagnose(build(collected))
 
 
 class _Drive:
@@ -252,7 +245,7 @@ def run(
             report = spec.report(data)
         proof = None
         if check and drive.check_error is None:
-            diagnosis = _diagnose(bundle_path)
+            diagnosis = from_bundle(bundle_path, CHECK_INTERVAL).diagnosis
             top = diagnosis.findings[0] if diagnosis.findings else None
             proof = Proof(report.expect, top, diagnosis, bundle_path if save_bundle else None)
     return LabResult(

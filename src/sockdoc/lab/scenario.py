@@ -17,6 +17,7 @@ from typing import Any
 
 from sockdoc.lab.probe import Sample
 from sockdoc.lab.sandbox import Sandbox
+from sockdoc.parsers.nstat import nstat_name
 from sockdoc.parsers.ss_listen import SsListener
 
 Knobs = Mapping[str, float]
@@ -118,6 +119,19 @@ class RunData:
     ss: tuple[SsListener, ...]
     pids: dict[str, int] = field(default_factory=dict)
     somaxconn: int | None = None  # net.core.somaxconn in the namespace at the end
+
+    def counted(self, event: str, app: int | None, counter: str) -> Row:
+        """A row for an event the kernel counts: the application's count, the counter as
+        sockdoc read it at the end, and ``nstat``'s reading of the same counter."""
+        name = nstat_name(counter)
+        return Row(
+            event,
+            app,
+            self.final.counter(counter),
+            counter,
+            self.nstat.get(name),
+            f"nstat {name}",
+        )
 
     def somaxconn_or(self, knob: float) -> int:
         """The namespace's somaxconn as read at the end (a ``prepare`` hook may have changed

@@ -37,7 +37,7 @@ def finding(c: Console, n: int, f: Finding) -> None:
     head.append(f" {sev.upper()} ", style=_STYLE.get(sev, ""))
     head.append(f" {f.title}", style="bold")
     c.print(head)
-    ids = f.rule if f.rule == f.cause.value else f"{f.rule} · {f.cause.value}"
+    ids = f.ids
     c.print(f"   [dim]{ids} · confidence {f.confidence.value} · {escape(str(f.subject))}[/dim]")
     c.print(f"   {escape(f.explanation)}", soft_wrap=False, overflow="fold")
     if f.evidence:

@@ -194,7 +194,7 @@ def _charts(r: Report) -> str:
 
 def _finding(n: int, f: Finding) -> str:
     sev = f.severity.value
-    ids = f.rule if f.rule == f.cause.value else f"{f.rule} · {f.cause.value}"
+    ids = f.ids
     out = [
         f'<section class="finding {sev}" id="finding-{n}">',
         f'<h3>{n}. <span class="sev sev-{sev}">{sev.upper()}</span> {escape(f.title)}</h3>',

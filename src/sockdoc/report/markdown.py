@@ -113,7 +113,7 @@ def _summary(r: Report) -> list[str]:
 
 
 def _finding(n: int, f: Finding) -> list[str]:
-    ids = f.rule if f.rule == f.cause.value else f"{f.rule} · {f.cause.value}"
+    ids = f.ids
     out = [
         f"### {n}. {f.severity.value.upper()}: {text(f.title)}\n",
         f"{code(ids)} · confidence {f.confidence.value} · {text(str(f.subject))}\n",

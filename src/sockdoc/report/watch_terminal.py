@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rich.console import Group, RenderableType
@@ -250,7 +249,3 @@ def frame(s: State, h: History, now: float | None = None) -> RenderableType:
     if s.follow_errors:
         parts.append(Text("log follow: " + "; ".join(s.follow_errors), style="yellow"))
     return Group(*parts)
-
-
-def render_once(s: State, h: History) -> Sequence[RenderableType]:
-    return [frame(s, h)]

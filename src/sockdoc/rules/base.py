@@ -125,6 +125,11 @@ class Finding:
     def rank(self) -> tuple[int, int]:
         return SEVERITY_RANK[self.severity], CONFIDENCE_RANK[self.confidence]
 
+    @property
+    def ids(self) -> str:
+        """The rule, and the cause when it is named differently: what reports print."""
+        return self.rule if self.rule == self.cause.value else f"{self.rule} · {self.cause.value}"
+
 
 @dataclass(frozen=True)
 class Ok:

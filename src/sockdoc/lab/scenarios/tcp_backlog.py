@@ -93,14 +93,7 @@ def report(run: RunData) -> Report:
     ss = next((r for r in run.ss if r.local == name), None)
     dropped = int(clients["dropped"])
     rows = (
-        Row(
-            "SYNs dropped: accept queue full",
-            dropped,
-            run.final.counter("TcpExt.ListenOverflows"),
-            "TcpExt.ListenOverflows",
-            run.nstat.get("TcpExtListenOverflows"),
-            "nstat TcpExtListenOverflows",
-        ),
+        run.counted("SYNs dropped: accept queue full", dropped, "TcpExt.ListenOverflows"),
         Row(
             "SYNs dropped at this listener",
             dropped,
@@ -117,14 +110,7 @@ def report(run: RunData) -> Report:
             ss.send_q if ss else None,
             "ss Send-Q",
         ),
-        Row(
-            "connections established",
-            int(clients["established"]),
-            run.final.counter("Tcp.PassiveOpens"),
-            "Tcp.PassiveOpens",
-            run.nstat.get("TcpPassiveOpens"),
-            "nstat TcpPassiveOpens",
-        ),
+        run.counted("connections established", int(clients["established"]), "Tcp.PassiveOpens"),
     )
     columns = (
         Column("accept queue", tuple(queues)),

@@ -72,28 +72,14 @@ def report(run: RunData) -> Report:
     sock = run.final.udp_socket(f"{ADDR}:{PORT}")
     sk_drops = sock.mem.drops if sock and sock.mem else None
     rows = (
-        Row(
-            "datagrams dropped: receive buffer full",
-            dropped,
-            run.final.counter("Udp.RcvbufErrors"),
-            "Udp.RcvbufErrors",
-            run.nstat.get("UdpRcvbufErrors"),
-            "nstat UdpRcvbufErrors",
-        ),
+        run.counted("datagrams dropped: receive buffer full", dropped, "Udp.RcvbufErrors"),
         Row(
             "datagrams dropped at the reader's socket",
             dropped,
             sk_drops,
             "sock_diag SK_MEMINFO_DROPS",
         ),
-        Row(
-            "datagrams in error",
-            dropped,
-            run.final.counter("Udp.InErrors"),
-            "Udp.InErrors",
-            run.nstat.get("UdpInErrors"),
-            "nstat UdpInErrors",
-        ),
+        run.counted("datagrams in error", dropped, "Udp.InErrors"),
     )
     rmem = []
     for s in run.samples:

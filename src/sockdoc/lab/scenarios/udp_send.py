@@ -106,28 +106,14 @@ def report(run: RunData) -> Report:
     sent, failed = int(responder["sent"]), int(responder["failed"])
     lost_after = sent - int(requester["answers"])
     rows = (
-        Row(
-            "answers the kernel refused (EAGAIN/ENOBUFS)",
-            failed,
-            run.final.counter("Udp.SndbufErrors"),
-            "Udp.SndbufErrors",
-            run.nstat.get("UdpSndbufErrors"),
-            "nstat UdpSndbufErrors",
-        ),
+        run.counted("answers the kernel refused (EAGAIN/ENOBUFS)", failed, "Udp.SndbufErrors"),
         Row(
             "answers dropped after leaving the socket",
             lost_after,
             q.drops if q else None,
             f"tc qdisc {DEV} drops",
         ),
-        Row(
-            "answers sent",
-            sent,
-            run.final.counter("Udp.OutDatagrams"),
-            "Udp.OutDatagrams",
-            run.nstat.get("UdpOutDatagrams"),
-            "nstat UdpOutDatagrams",
-        ),
+        run.counted("answers sent", sent, "Udp.OutDatagrams"),
     )
     backlog = []
     for s in run.samples:
