@@ -13,7 +13,7 @@ import click
 
 from sockdoc.collect.gather import GatherOptions
 from sockdoc.collect.netns import NetnsError
-from sockdoc.exporter import DEFAULT_PORT, WebConfigError, parse_web_config, serve
+from sockdoc.exporter import DEFAULT_PORT, WebConfigError, make_server, parse_web_config
 from sockdoc.monitor import Monitor
 
 
@@ -82,43 +82,32 @@ def exporter(
         if print_once:
             _print(monitor)
             return
-        stop = threading.Event()
+        try:
+            server = make_server(monitor, host, port, web)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise click.ClickException(
+                    f"{host}:{port} is in use (choose another with --listen)"
+                ) from None
+            raise click.ClickException(
+                f"cannot serve on {host}:{port}: {exc.strerror or exc}"
+            ) from None
 
         def on_signal(_signum: int, _frame: Any) -> None:
-            stop.set()
+            # shutdown() waits for serve_forever() to return: not from its own thread
+            threading.Thread(target=server.shutdown, daemon=True).start()
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
-        ready = threading.Event()
         shown = f"[{host}]" if ":" in host else host
-        thread = threading.Thread(
-            target=_serve, args=(monitor, host, port, web, ready, stop), daemon=True
-        )
-        thread.start()
-        while not ready.wait(0.1):
-            if not thread.is_alive():
-                raise click.ClickException(_SERVE_ERROR.get("error", "could not start"))
         scheme = "https" if web is not None and web.cert_file else "http"
         click.echo(f"sockdoc exporter: serving {scheme}://{shown}:{port}/metrics", err=True)
-        while not stop.wait(0.5):
-            if not thread.is_alive():
-                raise click.ClickException(_SERVE_ERROR.get("error", "the server stopped"))
-        thread.join(timeout=5)
+        try:
+            server.serve_forever(poll_interval=0.5)
+        finally:
+            server.server_close()
     finally:
         monitor.close()
-
-
-_SERVE_ERROR: dict[str, str] = {}
-
-
-def _serve(monitor: Monitor, host: str, port: int, web: Any, ready: Any, stop: Any) -> None:
-    try:
-        serve(monitor, host, port, web, ready=ready, stop=stop)
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            _SERVE_ERROR["error"] = f"{host}:{port} is in use (choose another with --listen)"
-        else:
-            _SERVE_ERROR["error"] = f"cannot serve on {host}:{port}: {exc.strerror or exc}"
 
 
 def _print(monitor: Monitor) -> None:

@@ -279,31 +279,11 @@ class _Server(ThreadingHTTPServer):
         return  # a client that went away or spoke garbage costs its connection only
 
 
-def serve(
-    monitor: Monitor,
-    host: str,
-    port: int,
-    web: WebConfig | None = None,
-    *,
-    ready: threading.Event | None = None,
-    stop: threading.Event | None = None,
-) -> None:
-    """Serve until ``stop`` is set (or forever)."""
+def make_server(monitor: Monitor, host: str, port: int, web: WebConfig | None = None) -> _Server:
+    """The exporter's server, bound and listening (an address in use raises OSError here),
+    with a first step already taken, so that the first scrape has rates. Serve it with
+    ``serve_forever()``; ``shutdown()`` from another thread stops it."""
     collector = SockdocCollector(monitor)
     server = _Server((host, port), _registry(collector), web or WebConfig())
-    collector.latest()  # a first step now, so that the first scrape already has rates
-    if ready is not None:
-        ready.set()
-    watcher = None
-    if stop is not None:
-
-        def stopper() -> None:
-            stop.wait()
-            server.shutdown()
-
-        watcher = threading.Thread(target=stopper, daemon=True)
-        watcher.start()
-    try:
-        server.serve_forever(poll_interval=0.5)
-    finally:
-        server.server_close()
+    collector.latest()
+    return server
